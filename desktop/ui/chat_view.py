@@ -1,0 +1,344 @@
+"""The conversation transcript: one QTextDocument, one frame per message.
+
+A single rich-text document (as in qtconsole) stays smooth with hundreds of messages, keeps text
+selectable across messages, and lets a streaming answer grow through one persistent QTextCursor.
+Incoming text is buffered and flushed on a timer, so a fast model costs one layout every ~40 ms
+rather than one per token; Markdown is rendered once, when the answer is complete. Per-message
+actions are links in the message footer (``folio:`` URLs handled here, never opened).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QGuiApplication,
+    QTextCharFormat,
+    QTextCursor,
+    QTextFrame,
+    QTextFrameFormat,
+    QTextLength,
+)
+from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from desktop.core.conversations import Message, MessageStatus, Role
+from desktop.core.markdown_render import plain_to_html, render_markdown
+
+FLUSH_INTERVAL_MS = 40
+
+_STYLE = """
+p { margin-top: 0px; margin-bottom: 6px; }
+pre { background-color: #f3f4f6; font-family: monospace; padding: 8px; margin-top: 0px; }
+code { background-color: #f3f4f6; font-family: monospace; }
+table { border-collapse: collapse; margin-bottom: 6px; }
+th, td { border: 1px solid #d1d5db; padding: 3px 8px; }
+th { background-color: #f3f4f6; }
+.codebar { color: #6b7280; font-size: small; margin-bottom: 0px; }
+.who { color: #374151; font-weight: 600; }
+.footer { color: #6b7280; font-size: small; }
+.notice { color: #92400e; font-size: small; }
+a { color: #2563eb; text-decoration: none; }
+"""
+
+_USER_BACKGROUND = QColor("#eef2ff")
+_ASSISTANT_BACKGROUND = QColor("#ffffff")
+
+
+@dataclass
+class _Entry:
+    message: Message
+    frame: QTextFrame
+    code_blocks: tuple[str, ...] = ()
+    offers_regenerate: bool = False
+
+
+@dataclass
+class _Stream:
+    message: Message
+    frame: QTextFrame
+    cursor: QTextCursor
+    pending: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+
+def format_stats(meta: dict[str, Any]) -> str:
+    """“42 tokens · 31.5 tokens/s · first token 0.21 s” from a message's stored figures."""
+    parts: list[str] = []
+    tokens = meta.get("completion_tokens")
+    if isinstance(tokens, int):
+        parts.append(f"{tokens} token{'s' if tokens != 1 else ''}")
+    rate = meta.get("tokens_per_s")
+    if isinstance(rate, int | float) and rate > 0:
+        parts.append(f"{rate:.1f} tokens/s")
+    ttft = meta.get("ttft_s")
+    if isinstance(ttft, int | float):
+        parts.append(f"first token {ttft:.2f} s")
+    return " · ".join(parts)
+
+
+class ChatView(QTextBrowser):
+    """Shows one conversation; emits what the user asked for through its footer links."""
+
+    edit_requested = Signal(int)
+    regenerate_requested = Signal(int)
+    copied = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chatView")
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setUndoRedoEnabled(False)
+        self.document().setDefaultStyleSheet(_STYLE)
+        self.document().setDocumentMargin(16)
+        self.anchorClicked.connect(self._on_anchor_clicked)
+        self._entries: dict[int, _Entry] = {}
+        self._order: list[int] = []
+        self._stream: _Stream | None = None
+        self._showing_welcome = False
+        self._model_name = "Assistant"
+        self._body_format = QTextCharFormat()
+        self._body_format.setFontWeight(400)
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
+        self._flush_timer.timeout.connect(self._on_flush_timer)
+
+    # -- whole conversation ---------------------------------------------------------------------
+
+    def set_model_name(self, name: str) -> None:
+        self._model_name = name
+
+    def show_messages(self, messages: list[Message]) -> None:
+        self._stop_stream_timer()
+        self._stream = None
+        self._entries.clear()
+        self._order.clear()
+        self.document().clear()
+        self.document().setDefaultStyleSheet(_STYLE)
+        for message in messages:
+            self._append(message)
+        if not messages:
+            self._show_welcome()
+        self._refresh_footers()
+        self.scroll_to_bottom()
+
+    def _show_welcome(self) -> None:
+        cursor = QTextCursor(self.document())
+        cursor.insertHtml(
+            '<div align="center"><br><br><br>'
+            '<p style="font-size: x-large; color: #374151;">Ask anything.</p>'
+            '<p style="color: #6b7280;">Everything you type is answered by a model running on '
+            "this computer and stays here.</p>"
+            '<p style="color: #9ca3af; font-size: small;">Enter sends · Shift+Enter adds a line · '
+            "Esc stops an answer</p></div>"
+        )
+        self._showing_welcome = True
+
+    def add_message(self, message: Message) -> None:
+        at_bottom = self._is_at_bottom()
+        self._append(message)
+        self._refresh_footers()
+        if at_bottom or message.role == Role.USER:
+            self.scroll_to_bottom()
+
+    def message_ids(self) -> list[int]:
+        return list(self._order)
+
+    def code_blocks(self, message_id: int) -> tuple[str, ...]:
+        entry = self._entries.get(message_id)
+        return entry.code_blocks if entry else ()
+
+    # -- streaming ------------------------------------------------------------------------------
+
+    def begin_stream(self, message: Message) -> None:
+        self._append(message, streaming=True)
+        entry = self._entries[message.id]
+        cursor = QTextCursor(entry.frame.lastCursorPosition())
+        # The body must not inherit the bold header's format.
+        cursor.setCharFormat(self._body_format)
+        self._stream = _Stream(message=message, frame=entry.frame, cursor=cursor)
+        self._refresh_footers()
+        self.scroll_to_bottom()
+        self._flush_timer.start()
+
+    def append_stream_text(self, text: str) -> None:
+        if self._stream is not None:
+            self._stream.pending.append(text)
+
+    def streamed_text(self) -> str:
+        if self._stream is None:
+            return ""
+        return "".join(self._stream.text) + "".join(self._stream.pending)
+
+    def finish_stream(self, message: Message) -> None:
+        """Replace the streamed plain text by the rendered, final message."""
+        self._stop_stream_timer()
+        stream = self._stream
+        self._stream = None
+        entry = self._entries.get(message.id)
+        if entry is None or stream is None:
+            return
+        entry.message = message
+        self._render_into(entry)
+        self._refresh_footers()
+        if self._is_at_bottom(slack=200):
+            self.scroll_to_bottom()
+
+    @Slot()
+    def _on_flush_timer(self) -> None:
+        stream = self._stream
+        if stream is None or not stream.pending:
+            return
+        text = "".join(stream.pending)
+        stream.pending.clear()
+        stream.text.append(text)
+        at_bottom = self._is_at_bottom()
+        stream.cursor.insertText(text, self._body_format)
+        if at_bottom:
+            self.scroll_to_bottom()
+
+    def _stop_stream_timer(self) -> None:
+        self._flush_timer.stop()
+        if self._stream is not None:
+            self._on_flush_timer()
+
+    # -- building the document ------------------------------------------------------------------
+
+    def _append(self, message: Message, streaming: bool = False) -> None:
+        if self._showing_welcome:
+            self.document().clear()
+            self._showing_welcome = False
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        frame_format = QTextFrameFormat()
+        frame_format.setPadding(10)
+        frame_format.setBottomMargin(8)
+        frame_format.setWidth(QTextLength(QTextLength.Type.PercentageLength, 100))
+        frame_format.setBackground(
+            _USER_BACKGROUND if message.role == Role.USER else _ASSISTANT_BACKGROUND
+        )
+        frame = cursor.insertFrame(frame_format)
+        entry = _Entry(message=message, frame=frame)
+        self._entries[message.id] = entry
+        self._order.append(message.id)
+        if streaming:
+            header = QTextCursor(frame.firstCursorPosition())
+            header.insertHtml(self._header_html(message))
+            header.insertBlock()
+            header.setCharFormat(QTextCharFormat())
+        else:
+            self._render_into(entry)
+
+    def _render_into(self, entry: _Entry) -> None:
+        message = entry.message
+        cursor = QTextCursor(entry.frame.firstCursorPosition())
+        cursor.setPosition(entry.frame.lastPosition(), QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        if message.role == Role.ASSISTANT:
+            rendered = render_markdown(message.content, f"folio:code/{message.id}/")
+            body = rendered.html or "<p><i>(no answer)</i></p>"
+            entry.code_blocks = rendered.code_blocks
+        else:
+            body = f"<p>{plain_to_html(message.content)}</p>"
+        entry.offers_regenerate = self._offers_regenerate(message)
+        cursor.insertHtml(self._header_html(message) + body + self._footer_html(message))
+
+    def _header_html(self, message: Message) -> str:
+        if message.role == Role.USER:
+            who = "You"
+        else:
+            who = html.escape(str(message.meta.get("model") or self._model_name))
+        return f'<p class="who">{who}</p>'
+
+    def _footer_html(self, message: Message) -> str:
+        links = [f'<a href="folio:copy/{message.id}">Copy</a>']
+        if message.role == Role.USER:
+            links.append(f'<a href="folio:edit/{message.id}">Edit</a>')
+        elif self._offers_regenerate(message):
+            links.append(f'<a href="folio:regenerate/{message.id}">Regenerate</a>')
+        parts: list[str] = []
+        if message.role == Role.ASSISTANT:
+            if message.status == MessageStatus.INTERRUPTED:
+                parts.append('<span class="notice">Stopped before the end</span>')
+            elif message.status == MessageStatus.FAILED:
+                parts.append('<span class="notice">Failed</span>')
+            stats = format_stats(message.meta)
+            if stats:
+                parts.append(stats)
+            dropped = message.meta.get("dropped_messages")
+            if isinstance(dropped, int) and dropped > 0:
+                parts.append(
+                    f'<span class="notice">{dropped} earlier message{"s" if dropped != 1 else ""}'
+                    " left out: the context window was full</span>"
+                )
+        parts.append(" &nbsp; ".join(links))
+        return f'<p class="footer">{" · ".join(parts)}</p>'
+
+    def _last_assistant_id(self) -> int | None:
+        for message_id in reversed(self._order):
+            if self._entries[message_id].message.role == Role.ASSISTANT:
+                return message_id
+        return None
+
+    def _offers_regenerate(self, message: Message) -> bool:
+        return (
+            message.role == Role.ASSISTANT
+            and self._stream is None
+            and message.id == self._last_assistant_id()
+        )
+
+    def _refresh_footers(self) -> None:
+        """Only the last answer offers Regenerate; re-render the few footers that can change."""
+        for message_id in self._order[-4:]:
+            entry = self._entries[message_id]
+            if self._stream is not None and self._stream.message.id == message_id:
+                continue
+            if entry.offers_regenerate != self._offers_regenerate(entry.message):
+                self._render_into(entry)
+
+    # -- scrolling ------------------------------------------------------------------------------
+
+    def _is_at_bottom(self, slack: int = 40) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - slack
+
+    def scroll_to_bottom(self) -> None:
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    # -- links ----------------------------------------------------------------------------------
+
+    @Slot(QUrl)
+    def _on_anchor_clicked(self, url: QUrl) -> None:
+        if url.scheme() != "folio":
+            if url.scheme() in ("http", "https", "mailto"):
+                QDesktopServices.openUrl(url)
+            return
+        action, _, rest = url.path().partition("/")
+        parts = rest.split("/")
+        try:
+            message_id = int(parts[0])
+        except (ValueError, IndexError):
+            return
+        entry = self._entries.get(message_id)
+        if entry is None:
+            return
+        if action == "copy":
+            self._copy(entry.message.content, "Message copied")
+        elif action == "code" and len(parts) > 1 and parts[1].isdigit():
+            index = int(parts[1])
+            if index < len(entry.code_blocks):
+                self._copy(entry.code_blocks[index], "Code copied")
+        elif action == "edit":
+            self.edit_requested.emit(message_id)
+        elif action == "regenerate":
+            self.regenerate_requested.emit(message_id)
+
+    def _copy(self, text: str, confirmation: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.copied.emit(confirmation)

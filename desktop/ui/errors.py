@@ -1,0 +1,55 @@
+"""One way to tell the user about a problem, and a crash dialog for the unexpected."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+log = logging.getLogger(__name__)
+
+
+def show_error(parent: QWidget | None, message: str, title: str = "Folio") -> None:
+    """What happened and what to do, in plain words; details go to the log."""
+    log.info("shown to user: %s", message)
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    box.setText(message)
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.exec()
+
+
+def install_excepthook(log_file: Path) -> None:
+    """Unexpected errors are logged and shown in a dialog instead of silently killing the app."""
+    showing = False
+
+    def hook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        nonlocal showing
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, trace)
+            return
+        log.critical("unexpected error", exc_info=(kind, error, trace))
+        if showing or QApplication.instance() is None:
+            return
+        showing = True
+        try:
+            details = "".join(traceback.format_exception(kind, error, trace))
+            box = QMessageBox()
+            box.setIcon(QMessageBox.Icon.Critical)
+            box.setWindowTitle("Folio ran into a problem")
+            box.setText(
+                "Something went wrong inside Folio. Your chats are saved; you can keep working, "
+                "but if this happens again please restart Folio."
+            )
+            box.setInformativeText(f"The details were written to the log:\n{log_file}")
+            box.setDetailedText(details)
+            box.exec()
+        finally:
+            showing = False
+
+    sys.excepthook = hook

@@ -1,0 +1,603 @@
+"""The main window: chats on the left, the conversation and the message box on the right."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import APP_NAME
+from desktop.core.config import Settings, save_settings
+from desktop.core.conversations import ConversationStore, Message, Role
+from desktop.core.engine import ChatEngine, LoadOptions, ModelInfo
+from desktop.core.models import STARTER_DISPLAY_NAME, is_starter_model, starter_model_path
+from desktop.core.paths import AppPaths
+from desktop.ui.chat_controller import ChatController
+from desktop.ui.chat_view import ChatView
+from desktop.ui.composer import Composer
+from desktop.ui.conversation_list import ConversationSidebar
+from desktop.ui.errors import show_error
+from desktop.ui.workers import ModelLoader
+
+log = logging.getLogger(__name__)
+
+UNDO_SECONDS = 10
+
+STARTER_NOTICE = (
+    f"<b>You are chatting with {STARTER_DISPLAY_NAME}</b>, a tiny starter model (135 million "
+    "parameters) that runs anywhere but often gets facts wrong. For better answers, download a "
+    "larger instruct model in GGUF format, for example <i>Llama 3.2 3B Instruct</i> or "
+    "<i>Qwen2.5 3B Instruct</i> (Q4_K_M) from huggingface.co, then choose "
+    "<b>Open model file…</b>."
+)
+
+
+def templateless_notice(name: str) -> str:
+    return (
+        f"<b>{name} has no chat template</b>: it is a base model, not tuned for conversation. "
+        "Folio prompts it with a plain “User: / Assistant:” transcript, so expect it to continue "
+        "text rather than follow instructions. An <i>instruct</i> model chats far better."
+    )
+
+
+class Banner(QFrame):
+    """A calm, dismissible notice above the conversation, with an optional action."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.action_button = QPushButton()
+        self.action_button.setObjectName("bannerAction")
+        self.close_button = QToolButton()
+        self.close_button.setText("✕")
+        self.close_button.setToolTip("Hide this notice")
+        self.close_button.setAutoRaise(True)
+        self.close_button.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 8, 8, 8)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_notice(self, html: str, kind: str = "info", action: str = "") -> None:
+        self.setProperty("kind", kind)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.label.setText(html)
+        self.action_button.setText(action)
+        self.action_button.setVisible(bool(action))
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        paths: AppPaths,
+        settings: Settings,
+        store: ConversationStore,
+        engine: ChatEngine,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(APP_NAME)
+        self.setObjectName("mainWindow")
+        self._paths = paths
+        self._settings = settings
+        self._store = store
+        self._engine = engine
+        self._editing: int | None = None
+        self._pending_undo: int | None = None
+        self._loading_path: Path | None = None
+
+        self.controller = ChatController(store, engine, lambda: self._settings, self)
+        self.loader = ModelLoader(engine, self)
+        self._build()
+        self._connect()
+        self.resize(1180, 760)
+        self._restore_geometry()
+        self.sidebar.refresh()
+        self.controller.new_conversation()
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.sidebar = ConversationSidebar(self._store)
+        self.sidebar.setMinimumWidth(200)
+
+        self.title_label = QLabel("New chat")
+        self.title_label.setObjectName("chatTitle")
+        self.model_label = QLabel("No model")
+        self.model_label.setObjectName("modelLabel")
+        self.open_model_button = QPushButton("Open model file…")
+        self.open_model_button.setObjectName("openModelButton")
+        header = QWidget()
+        header.setObjectName("chatHeader")
+        header_layout = QHBoxLayout(header)
+        header_layout.setContentsMargins(16, 10, 12, 10)
+        header_layout.addWidget(self.title_label, 1)
+        header_layout.addWidget(self.model_label)
+        header_layout.addWidget(self.open_model_button)
+
+        self.banner = Banner()
+        self.chat_view = ChatView()
+
+        self.edit_notice = QLabel(
+            "Editing a message: Enter resends it and replaces what followed; Esc cancels."
+        )
+        self.edit_notice.setObjectName("editNotice")
+        self.edit_notice.hide()
+        self.composer = Composer()
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setDefault(True)
+        composer_row = QHBoxLayout()
+        composer_row.setContentsMargins(0, 0, 0, 0)
+        composer_row.addWidget(self.composer, 1)
+        composer_row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        composer_box = QWidget()
+        composer_box.setObjectName("composerBox")
+        composer_layout = QVBoxLayout(composer_box)
+        composer_layout.setContentsMargins(16, 8, 16, 12)
+        composer_layout.addWidget(self.edit_notice)
+        composer_layout.addLayout(composer_row)
+
+        chat_pane = QWidget()
+        chat_layout = QVBoxLayout(chat_pane)
+        chat_layout.setContentsMargins(0, 0, 0, 0)
+        chat_layout.setSpacing(0)
+        chat_layout.addWidget(header)
+        chat_layout.addWidget(self.banner)
+        chat_layout.addWidget(self.chat_view, 1)
+        chat_layout.addWidget(composer_box)
+
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(chat_pane)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 920])
+        self.setCentralWidget(self.splitter)
+
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setObjectName("undoButton")
+        self.undo_button.hide()
+        self.statusBar().addPermanentWidget(self.undo_button)
+        self._undo_timer = QTimer(self)
+        self._undo_timer.setSingleShot(True)
+        self._undo_timer.setInterval(UNDO_SECONDS * 1000)
+        self._undo_timer.timeout.connect(self._on_undo_expired)
+
+        self._build_menus()
+        self._set_busy(False)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.new_action = self._action(file_menu, "&New chat", QKeySequence.StandardKey.New)
+        self.open_model_action = self._action(
+            file_menu, "&Open model file…", QKeySequence.StandardKey.Open
+        )
+        file_menu.addSeparator()
+        self.export_md_action = self._action(file_menu, "Export chat as &Markdown…")
+        self.export_json_action = self._action(file_menu, "Export chat as &JSON…")
+        file_menu.addSeparator()
+        self.quit_action = self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit)
+
+        chat_menu = self.menuBar().addMenu("&Chat")
+        self.stop_action = self._action(chat_menu, "&Stop answer", QKeySequence("Ctrl+."))
+        self.regenerate_action = self._action(
+            chat_menu, "&Regenerate last answer", QKeySequence("Ctrl+R")
+        )
+        self.rename_action = self._action(chat_menu, "Re&name chat", QKeySequence("F2"))
+        self.delete_action = self._action(chat_menu, "&Delete chat")
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self.log_action = self._action(help_menu, "Open &log folder")
+        self.about_action = self._action(help_menu, "&About Folio")
+
+    def _action(
+        self,
+        menu: object,
+        text: str,
+        shortcut: QKeySequence | QKeySequence.StandardKey | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        menu.addAction(action)  # type: ignore[attr-defined]
+        return action
+
+    def _connect(self) -> None:
+        controller = self.controller
+        controller.conversation_opened.connect(self._on_conversation_opened)
+        controller.conversations_changed.connect(self._on_conversations_changed)
+        controller.messages_reset.connect(self._on_messages_reset)
+        controller.message_added.connect(self.chat_view.add_message)
+        controller.stream_started.connect(self.chat_view.begin_stream)
+        controller.stream_text.connect(self.chat_view.append_stream_text)
+        controller.stream_finished.connect(self.chat_view.finish_stream)
+        controller.busy_changed.connect(self._set_busy)
+        controller.context_trimmed.connect(self._on_context_trimmed)
+        controller.error_raised.connect(self._on_error_raised)
+
+        self.loader.loaded.connect(self._on_model_loaded)
+        self.loader.failed.connect(self._on_model_failed)
+
+        self.sidebar.conversation_selected.connect(self._on_conversation_selected)
+        self.sidebar.new_requested.connect(self._on_new_chat)
+        self.sidebar.rename_requested.connect(self._on_rename_requested)
+        self.sidebar.delete_requested.connect(self._on_delete_requested)
+        self.sidebar.export_requested.connect(self._on_export_requested)
+
+        self.chat_view.edit_requested.connect(self._on_edit_requested)
+        self.chat_view.regenerate_requested.connect(self._on_regenerate_requested)
+        self.chat_view.copied.connect(self._on_copied)
+
+        self.composer.submitted.connect(self._on_submitted)
+        self.composer.escape_pressed.connect(self._on_escape)
+        self.send_button.clicked.connect(self._on_send_button)
+        self.open_model_button.clicked.connect(self._on_open_model)
+        self.banner.action_button.clicked.connect(self._on_open_model)
+        self.undo_button.clicked.connect(self._on_undo_delete)
+
+        self.new_action.triggered.connect(self._on_new_chat)
+        self.open_model_action.triggered.connect(self._on_open_model)
+        self.export_md_action.triggered.connect(lambda: self._export_current("markdown"))
+        self.export_json_action.triggered.connect(lambda: self._export_current("json"))
+        self.quit_action.triggered.connect(self.close)
+        self.stop_action.triggered.connect(self.controller.stop)
+        self.regenerate_action.triggered.connect(self._on_regenerate_last)
+        self.rename_action.triggered.connect(self._on_rename_current)
+        self.delete_action.triggered.connect(self._on_delete_current)
+        self.log_action.triggered.connect(self._on_open_log_folder)
+        self.about_action.triggered.connect(self._on_about)
+
+    # -- model ----------------------------------------------------------------------------------
+
+    def load_initial_model(self) -> None:
+        configured = self._settings.model.model_path
+        path = Path(configured).expanduser() if configured else starter_model_path()
+        if path is None:
+            self.model_label.setText("No model")
+            self.banner.show_notice(
+                "<b>No model yet.</b> The starter model is not installed. Open a GGUF model file "
+                "to start chatting.",
+                "warning",
+                "Open model file…",
+            )
+            return
+        self.load_model(path)
+
+    def load_model(self, path: Path) -> None:
+        if self.controller.busy:
+            show_error(self, "Stop the current answer before switching models.")
+            return
+        self._loading_path = path
+        self.model_label.setText(f"Loading {path.stem}…")
+        self.open_model_button.setEnabled(False)
+        self._set_busy(False)
+        self.loader.load(path, LoadOptions.from_settings(self._settings.model))
+
+    @Slot(object)
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        self._loading_path = None
+        self.open_model_button.setEnabled(True)
+        self.model_label.setText(f"{info.name} · {info.context_length:,}-token context")
+        self.model_label.setToolTip(
+            f"{info.path}\n{info.architecture}, {info.parameter_count / 1e6:,.0f}M parameters, "
+            f"{info.file_size / 1e6:,.0f} MB\nPrompt format: {info.prompt_format}\n"
+            f"Threads: {info.threads}"
+        )
+        self.chat_view.set_model_name(info.name)
+        if not info.has_chat_template:
+            self.banner.show_notice(templateless_notice(info.name), "warning", "Open model file…")
+        elif is_starter_model(info.path):
+            self.banner.show_notice(STARTER_NOTICE, "info", "Open model file…")
+        else:
+            self.banner.hide()
+        remembered = "" if is_starter_model(info.path) else str(info.path)
+        if remembered != self._settings.model.model_path:
+            self._settings = self._settings.with_values({"model_path": remembered})
+            self._save_settings()
+        self._set_busy(self.controller.busy)
+        self.statusBar().showMessage(f"{info.name} is ready.", 5000)
+
+    @Slot(str)
+    def _on_model_failed(self, reason: str) -> None:
+        self._loading_path = None
+        self.open_model_button.setEnabled(True)
+        loaded = self._engine.info
+        self.model_label.setText(loaded.name if loaded else "No model")
+        self._set_busy(self.controller.busy)
+        self.banner.show_notice(
+            f"<b>The model could not be loaded.</b> {_escape(reason)}", "error", "Open model file…"
+        )
+
+    @Slot()
+    def _on_open_model(self) -> None:
+        start = (
+            str(Path(self._settings.model.model_path).parent)
+            if self._settings.model.model_path
+            else str(Path.home())
+        )
+        filename, _ = QFileDialog.getOpenFileName(
+            self, "Open a GGUF model", start, "GGUF models (*.gguf);;All files (*)"
+        )
+        if filename:
+            self.load_model(Path(filename))
+
+    def _save_settings(self) -> None:
+        try:
+            save_settings(self._settings, self._paths.settings_file)
+        except OSError as exc:
+            log.exception("could not save settings")
+            self.statusBar().showMessage(f"Settings could not be saved: {exc}", 8000)
+
+    # -- chatting -------------------------------------------------------------------------------
+
+    @Slot(str)
+    def _on_submitted(self, text: str) -> None:
+        if self.controller.busy:
+            return
+        if self._engine.info is None:
+            self._on_error_raised(
+                "The model is still loading."
+                if self._loading_path
+                else "No model is loaded. Open a GGUF model file first."
+            )
+            return
+        if self._editing is not None:
+            accepted = self.controller.edit_and_resend(self._editing, text)
+        else:
+            accepted = self.controller.send(text)
+        if accepted:
+            self.composer.clear()
+            self._end_edit()
+
+    @Slot()
+    def _on_send_button(self) -> None:
+        if self.controller.busy:
+            self.controller.stop()
+        else:
+            self.composer.submit()
+
+    @Slot()
+    def _on_escape(self) -> None:
+        if self.controller.busy:
+            self.controller.stop()
+        elif self._editing is not None:
+            self.composer.clear()
+            self._end_edit()
+
+    @Slot(bool)
+    def _set_busy(self, busy: bool) -> None:
+        self.send_button.setText("Stop" if busy else "Send")
+        self.send_button.setToolTip("Stop the answer (Esc)" if busy else "Send (Enter)")
+        self.send_button.setProperty("stop", busy)
+        self.send_button.style().unpolish(self.send_button)
+        self.send_button.style().polish(self.send_button)
+        self.send_button.setEnabled(busy or self._engine.info is not None)
+        self.stop_action.setEnabled(busy)
+        self.regenerate_action.setEnabled(not busy)
+        self.open_model_button.setEnabled(not busy and self._loading_path is None)
+        self.open_model_action.setEnabled(not busy)
+
+    @Slot(int)
+    def _on_edit_requested(self, message_id: int) -> None:
+        if self.controller.busy:
+            self.statusBar().showMessage("Stop the answer before editing.", 4000)
+            return
+        message = self._store.message(message_id)
+        if message is None:
+            return
+        self._editing = message_id
+        self.edit_notice.show()
+        self.composer.setPlainText(message.content)
+        self.composer.setFocus()
+        self.composer.moveCursor(self.composer.textCursor().MoveOperation.End)
+
+    def _end_edit(self) -> None:
+        self._editing = None
+        self.edit_notice.hide()
+
+    @Slot(int)
+    def _on_regenerate_requested(self, message_id: int) -> None:
+        self.controller.regenerate(message_id)
+
+    @Slot()
+    def _on_regenerate_last(self) -> None:
+        ids = self.chat_view.message_ids()
+        for message_id in reversed(ids):
+            message = self._store.message(message_id)
+            if message is not None and message.role == Role.ASSISTANT:
+                self.controller.regenerate(message_id)
+                return
+
+    @Slot(int)
+    def _on_context_trimmed(self, dropped: int) -> None:
+        self.statusBar().showMessage(
+            f"The chat is longer than the model's context window: {dropped} earlier "
+            f"message{'s were' if dropped != 1 else ' was'} left out of this answer's prompt.",
+            10000,
+        )
+
+    @Slot(str)
+    def _on_error_raised(self, message: str) -> None:
+        self.banner.show_notice(f"<b>{_escape(message)}</b>", "error")
+
+    @Slot(str)
+    def _on_copied(self, confirmation: str) -> None:
+        self.statusBar().showMessage(confirmation, 2500)
+
+    # -- conversations --------------------------------------------------------------------------
+
+    @Slot(int)
+    def _on_conversation_opened(self, conversation_id: int) -> None:
+        self._end_edit()
+        summary = self._store.conversation(conversation_id) if conversation_id >= 0 else None
+        self.title_label.setText(summary.title if summary and summary.title else "New chat")
+        self.sidebar.select(conversation_id if conversation_id >= 0 else None)
+        self.composer.setFocus()
+
+    @Slot()
+    def _on_conversations_changed(self) -> None:
+        self.sidebar.refresh()
+        current = self.controller.current_conversation
+        summary = self._store.conversation(current) if current is not None else None
+        self.title_label.setText(summary.title if summary and summary.title else "New chat")
+
+    @Slot(list)
+    def _on_messages_reset(self, messages: list[Message]) -> None:
+        self.chat_view.show_messages(messages)
+
+    @Slot(int)
+    def _on_conversation_selected(self, conversation_id: int) -> None:
+        self.controller.open_conversation(conversation_id)
+
+    @Slot()
+    def _on_new_chat(self) -> None:
+        self.controller.new_conversation()
+
+    @Slot(int, str)
+    def _on_rename_requested(self, conversation_id: int, title: str) -> None:
+        try:
+            self.controller.rename_conversation(conversation_id, title)
+        except (ValueError, LookupError) as exc:
+            self.statusBar().showMessage(str(exc), 5000)
+
+    @Slot()
+    def _on_rename_current(self) -> None:
+        current = self.controller.current_conversation
+        if current is not None:
+            self.sidebar.start_rename(current)
+
+    @Slot(int)
+    def _on_delete_requested(self, conversation_id: int) -> None:
+        summary = self._store.conversation(conversation_id)
+        if summary is None:
+            return
+        self._finish_pending_undo()
+        self.controller.delete_conversation(conversation_id)
+        self._pending_undo = conversation_id
+        self.undo_button.show()
+        self._undo_timer.start()
+        self.statusBar().showMessage(f"Deleted “{summary.title}”.", UNDO_SECONDS * 1000)
+
+    @Slot()
+    def _on_delete_current(self) -> None:
+        current = self.controller.current_conversation
+        if current is not None:
+            self._on_delete_requested(current)
+
+    @Slot()
+    def _on_undo_delete(self) -> None:
+        conversation_id = self._pending_undo
+        self._undo_timer.stop()
+        self._pending_undo = None
+        self.undo_button.hide()
+        if conversation_id is not None:
+            self.controller.restore_conversation(conversation_id)
+            self.controller.open_conversation(conversation_id)
+            self.statusBar().showMessage("Chat restored.", 3000)
+
+    @Slot()
+    def _on_undo_expired(self) -> None:
+        self._finish_pending_undo()
+
+    def _finish_pending_undo(self) -> None:
+        # A deleted chat stays recoverable until the next start, when the store purges it.
+        self._pending_undo = None
+        self.undo_button.hide()
+        self.statusBar().clearMessage()
+
+    def _export_current(self, kind: str) -> None:
+        current = self.controller.current_conversation
+        if current is None:
+            self.statusBar().showMessage("There is nothing to export yet.", 4000)
+            return
+        self._on_export_requested(current, kind)
+
+    @Slot(int, str)
+    def _on_export_requested(self, conversation_id: int, kind: str) -> None:
+        summary = self._store.conversation(conversation_id)
+        if summary is None:
+            return
+        suffix, label = (
+            (".md", "Markdown (*.md)") if kind == "markdown" else (".json", "JSON (*.json)")
+        )
+        suggested = str(Path.home() / (_safe_filename(summary.title) + suffix))
+        filename, _ = QFileDialog.getSaveFileName(self, "Export chat", suggested, label)
+        if not filename:
+            return
+        self.export_conversation(conversation_id, Path(filename), kind)
+
+    def export_conversation(self, conversation_id: int, target: Path, kind: str) -> bool:
+        if kind == "markdown":
+            content = self._store.export_markdown(conversation_id)
+        else:
+            content = json.dumps(
+                self._store.export_json(conversation_id), indent=2, ensure_ascii=False
+            )
+        try:
+            target.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            show_error(self, f"The chat could not be saved to {target}: {exc.strerror or exc}.")
+            return False
+        self.statusBar().showMessage(f"Exported to {target}", 5000)
+        return True
+
+    # -- misc -----------------------------------------------------------------------------------
+
+    @Slot()
+    def _on_open_log_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._paths.logs)))
+
+    @Slot()
+    def _on_about(self) -> None:
+        from desktop import __version__
+
+        QMessageBox.about(
+            self,
+            "About Folio",
+            f"<b>Folio {__version__}</b><br>Chat with local language models, entirely offline. "
+            "Nothing you type leaves this computer.<br><br>"
+            f"Data: {self._paths.data}<br>Settings: {self._paths.settings_file}<br>"
+            f"Log: {self._paths.log_file}",
+        )
+
+    def _restore_geometry(self) -> None:
+        geometry = QSettings().value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        QSettings().setValue("window/geometry", self.saveGeometry())
+        self.controller.shutdown()
+        event.accept()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _safe_filename(title: str) -> str:
+    cleaned = re.sub(r"[^\w\- ]+", "", title, flags=re.UNICODE).strip()
+    return cleaned[:60] or "chat"

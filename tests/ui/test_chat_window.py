@@ -1,0 +1,373 @@
+"""The chat window driven as a user would, on the real starter model."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, QUrl
+from PySide6.QtGui import QGuiApplication
+from pytestqt.qtbot import QtBot
+
+from desktop.core.conversations import Message, MessageStatus, Role
+from desktop.ui.main_window import MainWindow
+from tests.ui.conftest import WindowFactory, quit_window
+
+LONG_ANSWER = "Write a long, detailed story about a dragon who learns to bake bread."
+
+
+def send(qtbot: QtBot, window: MainWindow, text: str, timeout: int = 60_000) -> None:
+    """Type ``text`` and press Enter, then wait until the answer is complete."""
+    window.composer.setFocus()
+    window.composer.setPlainText(text)
+    with qtbot.waitSignal(
+        window.controller.busy_changed, timeout=timeout, check_params_cb=lambda busy: busy is False
+    ):
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+
+
+def current(window: MainWindow) -> int:
+    conversation = window.controller.current_conversation
+    assert conversation is not None
+    return conversation
+
+
+def messages(window: MainWindow) -> list[Message]:
+    return window._store.messages(current(window))
+
+
+def test_enter_sends_and_the_answer_streams_into_the_chat(qtbot: QtBot, make_window: WindowFactory):
+    window = make_window()
+    received: list[str] = []
+    window.controller.stream_text.connect(received.append)
+
+    send(qtbot, window, "What is the capital of France?")
+
+    stored = messages(window)
+    assert [m.role for m in stored] == [Role.USER, Role.ASSISTANT]
+    answer = stored[1]
+    assert answer.status == MessageStatus.COMPLETE
+    assert answer.content.strip()
+    assert "".join(received) == answer.content
+    assert answer.meta["completion_tokens"] > 0 and answer.meta["tokens_per_s"] > 0
+    # The footer under the answer shows the figures.
+    text = window.chat_view.toPlainText()
+    assert "tokens/s" in text and "first token" in text
+    assert window.composer.toPlainText() == ""
+    # The first question became the chat's title, in the header and the sidebar.
+    assert window.title_label.text().startswith("What is the capital of France")
+    assert window.sidebar.model.rowCount() == 1
+
+
+def test_shift_enter_adds_a_line_and_empty_messages_are_not_sent(
+    qtbot: QtBot, make_window: WindowFactory
+):
+    window = make_window()
+    window.composer.setFocus()
+    qtbot.keyClicks(window.composer, "first line")
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(window.composer, "second line")
+    assert window.composer.toPlainText() == "first line\nsecond line"
+    assert not window.controller.busy
+
+    window.composer.setPlainText("   \n  ")
+    with qtbot.assertNotEmitted(window.controller.busy_changed, wait=200):
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    assert window.controller.current_conversation is None
+
+
+def test_gui_thread_keeps_ticking_while_the_answer_streams(
+    qtbot: QtBot, make_window: WindowFactory
+):
+    window = make_window(max_tokens=300, temperature=0.8)
+    gaps: list[int] = []
+    clock = QElapsedTimer()
+    heartbeat = QTimer(window)
+    heartbeat.setInterval(10)
+
+    def beat() -> None:
+        gaps.append(clock.restart())
+
+    heartbeat.timeout.connect(beat)
+    window.composer.setPlainText(LONG_ANSWER)
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    clock.start()
+    heartbeat.start()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=120_000)
+    heartbeat.stop()
+
+    answer = messages(window)[-1]
+    assert answer.meta["completion_tokens"] > 50, "the answer must stream long enough to measure"
+    assert len(gaps) > 20
+    # The event loop never stalls: every 10 ms tick arrives within 100 ms of the previous one.
+    assert max(gaps[1:]) < 100, f"longest GUI stall {max(gaps)} ms"
+
+
+def test_stop_ends_the_stream_at_once_and_keeps_the_partial_answer(
+    qtbot: QtBot, make_window: WindowFactory
+):
+    window = make_window(max_tokens=400, temperature=0.8)
+    window.composer.setPlainText(LONG_ANSWER)
+    with qtbot.waitSignal(window.controller.stream_text, timeout=60_000):
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    assert window.send_button.text() == "Stop"
+
+    stopped_at = time.monotonic()
+    with qtbot.waitSignal(window.controller.busy_changed, timeout=10_000):
+        qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    assert time.monotonic() - stopped_at < 5
+
+    answer = messages(window)[-1]
+    assert answer.status == MessageStatus.INTERRUPTED
+    assert answer.meta["completion_tokens"] < 400
+    assert "Stopped before the end" in window.chat_view.toPlainText()
+    assert window.send_button.text() == "Send"
+
+
+def test_escape_stops_generation(qtbot: QtBot, make_window: WindowFactory):
+    window = make_window(max_tokens=400, temperature=0.8)
+    window.composer.setPlainText(LONG_ANSWER)
+    with qtbot.waitSignal(window.controller.stream_text, timeout=60_000):
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    with qtbot.waitSignal(window.controller.busy_changed, timeout=10_000):
+        qtbot.keyClick(window.composer, Qt.Key.Key_Escape)
+    assert messages(window)[-1].status == MessageStatus.INTERRUPTED
+
+
+def test_regenerate_replaces_the_last_answer(qtbot: QtBot, make_window: WindowFactory):
+    window = make_window(temperature=0.9, seed=-1)
+    send(qtbot, window, "Name a colour.")
+    first = messages(window)[-1]
+    assert "Regenerate" in window.chat_view.toPlainText()
+
+    with qtbot.waitSignal(
+        window.controller.busy_changed, timeout=60_000, check_params_cb=lambda busy: busy is False
+    ):
+        window.chat_view.anchorClicked.emit(QUrl(f"folio:regenerate/{first.id}"))
+
+    after = messages(window)
+    assert [m.role for m in after] == [Role.USER, Role.ASSISTANT]
+    assert after[-1].id != first.id
+    assert after[-1].status == MessageStatus.COMPLETE
+    assert window._store.message(first.id) is None
+
+
+def test_edit_and_resend_replaces_the_tail(qtbot: QtBot, make_window: WindowFactory):
+    window = make_window()
+    send(qtbot, window, "What is the capital of France?")
+    send(qtbot, window, "And of Italy?")
+    first_question = messages(window)[0]
+
+    window.chat_view.anchorClicked.emit(QUrl(f"folio:edit/{first_question.id}"))
+    assert window.composer.toPlainText() == "What is the capital of France?"
+    assert window.edit_notice.isVisible()
+
+    window.composer.setPlainText("What is the capital of Spain?")
+    with qtbot.waitSignal(
+        window.controller.busy_changed, timeout=60_000, check_params_cb=lambda busy: busy is False
+    ):
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+
+    after = messages(window)
+    assert [m.role for m in after] == [Role.USER, Role.ASSISTANT]
+    assert after[0].id == first_question.id
+    assert after[0].content == "What is the capital of Spain?"
+    assert "Italy" not in window.chat_view.toPlainText()
+    assert not window.edit_notice.isVisible()
+
+
+def test_editing_can_be_cancelled_with_escape(qtbot: QtBot, make_window: WindowFactory):
+    window = make_window()
+    send(qtbot, window, "Hello")
+    question = messages(window)[0]
+    window.chat_view.anchorClicked.emit(QUrl(f"folio:edit/{question.id}"))
+    qtbot.keyClick(window.composer, Qt.Key.Key_Escape)
+    assert not window.edit_notice.isVisible()
+    assert window.composer.toPlainText() == ""
+    assert len(messages(window)) == 2
+
+
+def test_copy_message_puts_it_on_the_clipboard(qtbot: QtBot, make_window: WindowFactory):
+    window = make_window()
+    send(qtbot, window, "Say hello.")
+    answer = messages(window)[-1]
+    window.chat_view.anchorClicked.emit(QUrl(f"folio:copy/{answer.id}"))
+    assert QGuiApplication.clipboard().text() == answer.content
+
+
+def test_chats_can_be_renamed_searched_deleted_and_restored(
+    qtbot: QtBot, make_window: WindowFactory
+):
+    window = make_window()
+    send(qtbot, window, "What is the capital of France?")
+    france = current(window)
+    window.new_action.trigger()
+    assert window.controller.current_conversation is None
+    assert "Ask anything" in window.chat_view.toPlainText()
+    send(qtbot, window, "Tell me about penguins.")
+    penguins = current(window)
+    assert window.sidebar.model.rowCount() == 2
+
+    # Rename in place, as double-click editing does.
+    model = window.sidebar.model
+    row = model.row_of(france)
+    assert model.setData(model.index(row), "Geography")
+    renamed = window._store.conversation(france)
+    assert renamed is not None and renamed.title == "Geography"
+
+    # Search finds a chat by words in its messages.
+    window.sidebar.search_box.setText("penguin")
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=3000)
+    hit = model.conversation_at(0)
+    assert hit is not None and hit.id == penguins
+    window.sidebar.search_box.clear()
+    qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=3000)
+
+    # Delete, then undo.
+    window._on_delete_requested(penguins)
+    assert model.rowCount() == 1
+    assert window.undo_button.isVisible()
+    qtbot.mouseClick(window.undo_button, Qt.MouseButton.LeftButton)
+    assert model.rowCount() == 2
+    assert current(window) == penguins
+    assert "penguins" in window.chat_view.toPlainText()
+
+
+def test_export_writes_markdown_and_json(qtbot: QtBot, make_window: WindowFactory, tmp_path: Path):
+    window = make_window()
+    send(qtbot, window, "What is the capital of France?")
+    conversation = current(window)
+    answer = messages(window)[-1]
+
+    markdown_file = tmp_path / "chat.md"
+    json_file = tmp_path / "chat.json"
+    assert window.export_conversation(conversation, markdown_file, "markdown")
+    assert window.export_conversation(conversation, json_file, "json")
+
+    markdown = markdown_file.read_text(encoding="utf-8")
+    assert "What is the capital of France?" in markdown
+    assert answer.content.strip()[:20] in markdown
+    exported = json.loads(json_file.read_text(encoding="utf-8"))
+    assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
+
+
+def test_everything_survives_quitting_and_reopening(qtbot: QtBot, make_window: WindowFactory):
+    window = make_window()
+    send(qtbot, window, "What is the capital of France?")
+    send(qtbot, window, "And of Germany?")
+    answer_text = messages(window)[-1].content
+    quit_window(window)
+
+    reopened = make_window()
+    assert reopened.sidebar.model.rowCount() == 1
+    reopened.sidebar.list_view.setCurrentIndex(reopened.sidebar.model.index(0))
+    text = reopened.chat_view.toPlainText()
+    assert "What is the capital of France?" in text
+    assert "And of Germany?" in text
+    assert answer_text.strip()[:20] in text
+
+
+def test_closing_mid_answer_saves_it_as_interrupted(qtbot: QtBot, make_window: WindowFactory):
+    window = make_window(max_tokens=400, temperature=0.8)
+    window.composer.setPlainText(LONG_ANSWER)
+    with qtbot.waitSignal(window.controller.stream_text, timeout=60_000):
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    conversation = current(window)
+    store = window._store
+    window.close()
+
+    answer = store.messages(conversation)[-1]
+    assert answer.status == MessageStatus.INTERRUPTED
+    assert answer.content.strip()
+
+
+def test_deleting_the_chat_being_answered_stops_it_and_undo_brings_it_back(
+    qtbot: QtBot, make_window: WindowFactory
+):
+    window = make_window(max_tokens=400, temperature=0.8)
+    window.composer.setPlainText(LONG_ANSWER)
+    with qtbot.waitSignal(window.controller.stream_text, timeout=60_000):
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    conversation = current(window)
+
+    with qtbot.waitSignal(window.controller.busy_changed, timeout=10_000):
+        window._on_delete_requested(conversation)
+    assert window.controller.current_conversation is None
+    assert window.sidebar.model.rowCount() == 0
+
+    qtbot.mouseClick(window.undo_button, Qt.MouseButton.LeftButton)
+    restored = window._store.messages(conversation)
+    assert restored[-1].status == MessageStatus.INTERRUPTED
+    assert restored[-1].content.strip()
+
+
+def test_a_question_longer_than_the_window_gets_a_clear_message(
+    qtbot: QtBot, make_window: WindowFactory
+):
+    window = make_window(context_length=512, max_tokens=64)
+    window.composer.setPlainText("Please summarise this. " + "lorem ipsum dolor " * 400)
+    with qtbot.waitSignal(window.controller.error_raised, timeout=30_000) as blocker:
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    assert "context window" in blocker.args[0]
+    assert window.banner.isVisible()
+    assert "context window" in window.banner.label.text()
+    # The question is kept so it can be shortened; no empty answer is left behind.
+    stored = messages(window)
+    assert [m.role for m in stored] == [Role.USER]
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=5000)
+
+
+def test_a_long_chat_leaves_out_old_turns_and_says_so(qtbot: QtBot, make_window: WindowFactory):
+    window = make_window(context_length=512, max_tokens=32)
+    store = window._store
+    conversation = store.create_conversation("Long chat")
+    for turn in range(12):
+        store.add_message(conversation, Role.USER, f"Question {turn}: " + "tell me more " * 20)
+        store.add_message(conversation, Role.ASSISTANT, f"Answer {turn}: " + "here is more " * 20)
+    window.controller.open_conversation(conversation)
+    with qtbot.waitSignal(window.controller.context_trimmed, timeout=30_000) as trimmed:
+        window.composer.setPlainText("Summarise our chat.")
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    assert trimmed.args[0] > 0
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=60_000)
+    answer = messages(window)[-1]
+    assert answer.meta["dropped_messages"] > 0
+    assert "left out" in window.chat_view.toPlainText()
+
+
+def test_a_bad_model_file_is_explained_and_the_current_model_stays(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+):
+    window = make_window()
+    loaded = window._engine.info
+    fake = tmp_path / "notes.gguf"
+    fake.write_text("these are not weights")
+    with qtbot.waitSignal(window.loader.failed, timeout=10_000):
+        window.load_model(fake)
+    assert "not a GGUF" in window.banner.label.text()
+    assert window._engine.info == loaded
+    send(qtbot, window, "Hello")
+    assert messages(window)[-1].status == MessageStatus.COMPLETE
+
+
+def test_hundreds_of_messages_open_and_scroll(qtbot: QtBot, make_window: WindowFactory):
+    window = make_window()
+    store = window._store
+    conversation = store.create_conversation("Marathon")
+    for turn in range(150):
+        store.add_message(conversation, Role.USER, f"Question number {turn}?")
+        store.add_message(
+            conversation,
+            Role.ASSISTANT,
+            f"Answer **{turn}** with `code` and\n\n```\nx = {turn}\n```",
+        )
+    window.sidebar.refresh()
+    window.controller.open_conversation(conversation)
+    assert len(window.chat_view.message_ids()) == 300
+    bar = window.chat_view.verticalScrollBar()
+    assert bar.value() == bar.maximum() > 0
+    assert "Question number 149?" in window.chat_view.toPlainText()
+    # New answers still stream at the end of the long chat.
+    send(qtbot, window, "One more question.")
+    assert len(window.chat_view.message_ids()) == 302

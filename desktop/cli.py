@@ -40,8 +40,7 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        raise UsageError(message)
+        raise UsageError(f"{message} (see “{self.prog} --help”)")
 
 
 def _option_name(spec: FieldSpec) -> str:
@@ -197,7 +196,7 @@ def _ask(args: argparse.Namespace, settings_file: Path) -> int:
             )
         )
     else:
-        print()
+        print(flush=True)
     if not info.has_chat_template:
         print(
             f"folio: note: {info.name} has no chat template; it was prompted as a plain "

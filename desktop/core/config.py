@@ -371,14 +371,37 @@ def save_settings(settings: Settings, path: Path) -> None:
     temporary.replace(path)
 
 
+_TOML_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: every control character (including DEL) escaped."""
+    escaped = []
+    for character in text:
+        if character in _TOML_ESCAPES:
+            escaped.append(_TOML_ESCAPES[character])
+        elif ord(character) < 0x20 or ord(character) == 0x7F:
+            escaped.append(f"\\u{ord(character):04X}")
+        else:
+            escaped.append(character)
+    return '"' + "".join(escaped) + '"'
+
+
 def _toml_value(value: object) -> str:
-    # JSON string escapes are a subset of TOML basic-string escapes.
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _toml_string(value)
     if isinstance(value, tuple):
-        return "[" + ", ".join(json.dumps(item, ensure_ascii=False) for item in value) + "]"
+        return "[" + ", ".join(_toml_string(item) for item in value) + "]"
     raise TypeError(f"cannot write {value!r} to TOML")

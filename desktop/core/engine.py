@@ -354,6 +354,11 @@ class ChatEngine:
 
         seed = params.seed if params.seed >= 0 else random.randrange(2**31)
         llama.set_seed(seed)
+        if params.seed >= 0 or params.temperature == 0:
+            # Reusing the cached prefix decodes fewer tokens in a different batch shape, which
+            # changes the logits slightly; a fixed seed or greedy decoding promises the same
+            # answer to the same prompt, so those start from a clean state.
+            llama.reset()  # type: ignore[no-untyped-call]  # unannotated in the binding
         vocab = llama._model.vocab
         pieces_of = _PieceCache(vocab)
         stops = tuple(s for s in (*params.stop, *prompt_format.stop_strings) if s)
@@ -366,6 +371,9 @@ class ChatEngine:
         finish: FinishReason = "length"
 
         def emit(text: str) -> None:
+            if not pieces:
+                # Answers often begin with the space or newline that followed "Assistant:".
+                text = text.lstrip()
             if text:
                 pieces.append(text)
                 sink.text_received(text)

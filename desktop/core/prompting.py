@@ -77,11 +77,12 @@ class PlainTranscriptFormat:
 
     A base model has never been taught a turn format, so the most robust thing is text it has
     seen countless times on the web: "User:" and "Assistant:" lines. Generation stops as soon as
-    the model starts writing the user's next line.
+    the model starts writing the user's next line, or at the first blank line: a base model that
+    goes on past one paragraph is inventing the rest of the conversation.
     """
 
     name = "plain transcript (the model has no chat template)"
-    stop_strings: tuple[str, ...] = ("\nUser:", "\n\nUser", "\nQuestion:")
+    stop_strings: tuple[str, ...] = ("\nUser:", "\nQuestion:", "\n\n")
 
     def render(self, messages: Sequence[ChatMessage]) -> str:
         parts: list[str] = []
@@ -156,12 +157,14 @@ def fit_to_context(
         )
 
     turns = _group_into_turns(history)
-    # Estimate each turn from its own rendering; then check the real prompt and drop more if the
-    # estimate was short. Rendering the whole history for every candidate would be quadratic.
+    # A turn's cost is what it adds to the smallest prompt (system + question): rendering it alone
+    # would count the template's fixed parts (a default system prompt, the assistant header) once
+    # per turn. The real prompt is checked afterwards, since templates need not be additive.
+    # Rendering the whole history for every candidate would be quadratic.
     kept: list[list[ChatMessage]] = []
     used = base_tokens
     for turn in reversed(turns):
-        cost = count_tokens(prompt_format.render(turn)) if turn else 0
+        cost = count_tokens(prompt_format.render([*system, *turn, new_question])) - base_tokens
         if used + cost > budget:
             break
         kept.insert(0, turn)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 from desktop import APP_NAME, __version__
 from desktop.core.config import LoadReport, load_settings
@@ -96,6 +97,9 @@ def run_gui() -> int:
         log.info("Folio closed")
 
 
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+
 def configure_application(app: object, paths: AppPaths) -> None:
     """Names, window-state storage under Folio's config dir, and the style sheet."""
     from PySide6.QtCore import QSettings
@@ -107,6 +111,11 @@ def configure_application(app: object, paths: AppPaths) -> None:
     app.setApplicationVersion(__version__)
     app.setStyle("Fusion")
     app.setStyleSheet(STYLE_SHEET)
+    icon = RESOURCES / "icons" / "folio.svg"
+    if icon.is_file():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     # Window geometry lives beside settings.toml, so FOLIO_HOME isolates it too.
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(paths.config))

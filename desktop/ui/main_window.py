@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -52,8 +52,9 @@ STARTER_NOTICE = (
 def templateless_notice(name: str) -> str:
     return (
         f"<b>{name} has no chat template</b>: it is a base model, not tuned for conversation. "
-        "Folio prompts it with a plain “User: / Assistant:” transcript, so expect it to continue "
-        "text rather than follow instructions. An <i>instruct</i> model chats far better."
+        "Folio prompts it with a plain “User: / Assistant:” transcript and ends each answer at "
+        "its first blank line; expect it to continue text rather than follow instructions. An "
+        "<i>instruct</i> model chats far better."
     )
 
 
@@ -587,6 +588,14 @@ class MainWindow(QMainWindow):
         geometry = QSettings().value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        # Esc stops an answer wherever the focus is (the message box handles its own Esc).
+        if event.key() == Qt.Key.Key_Escape and self.controller.busy:
+            self.controller.stop()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         QSettings().setValue("window/geometry", self.saveGeometry())

@@ -55,8 +55,25 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
             raise AssertionError(f"network access attempted: {address!r}")
         return real_connect_ex(self, address)
 
+    real_sendto = socket.socket.sendto
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded_sendto(self: socket.socket, data: Any, *args: Any) -> Any:
+        address = args[-1]
+        if not _is_local(address):
+            raise AssertionError(f"network access attempted: {address!r}")
+        return real_sendto(self, data, *args)
+
+    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # A name lookup already leaks which host Folio wanted to reach.
+        if host not in (None, "localhost") and not _is_local((host, 0)):
+            raise AssertionError(f"name lookup attempted: {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(socket.socket, "sendto", guarded_sendto)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
 
 
 @pytest.fixture(autouse=True)

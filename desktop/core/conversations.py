@@ -26,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeGuard
 
+from desktop.core.prompting import ChatMessage
+
 
 class Role(StrEnum):
     SYSTEM = "system"
@@ -339,29 +341,40 @@ class ConversationStore:
         status: MessageStatus = MessageStatus.COMPLETE,
         meta: Mapping[str, Any] | None = None,
     ) -> Message:
+        with self._write() as conn:
+            return self._insert_message(conn, conversation_id, role, content, status, meta)
+
+    def _insert_message(
+        self,
+        conn: sqlite3.Connection,
+        conversation_id: int,
+        role: Role,
+        content: str,
+        status: MessageStatus,
+        meta: Mapping[str, Any] | None,
+    ) -> Message:
         role = Role(role)
         status = MessageStatus(status)
         encoded_meta = _encode_object(meta or {})
-        with self._write() as conn:
-            now = self._now()
-            title = self._require_conversation(conversation_id)
-            position = conn.execute(
-                "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE conversation_id = ?",
-                (conversation_id,),
-            ).fetchone()[0]
-            cursor = conn.execute(
-                "INSERT INTO messages"
-                " (conversation_id, position, role, content, status, created_at, meta)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (conversation_id, position, role, content, status, now, encoded_meta),
-            )
-            if role is Role.USER and not title:
-                title = make_title(content)
-            conn.execute(
-                "UPDATE conversations SET updated_at = ?, title = ? WHERE id = ?",
-                (now, title, conversation_id),
-            )
-            message_id = cursor.lastrowid
+        now = self._now()
+        title = self._require_conversation(conversation_id)
+        position = conn.execute(
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE conversation_id = ?",
+            (conversation_id,),
+        ).fetchone()[0]
+        cursor = conn.execute(
+            "INSERT INTO messages"
+            " (conversation_id, position, role, content, status, created_at, meta)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (conversation_id, position, role, content, status, now, encoded_meta),
+        )
+        if role is Role.USER and not title:
+            title = make_title(content)
+        conn.execute(
+            "UPDATE conversations SET updated_at = ?, title = ? WHERE id = ?",
+            (now, title, conversation_id),
+        )
+        message_id = cursor.lastrowid
         assert message_id is not None
         return Message(
             id=message_id,
@@ -439,6 +452,34 @@ class ConversationStore:
                 (self._now(), row["conversation_id"]),
             )
 
+    def restart_answer(
+        self, question_id: int, new_text: str | None = None, meta: Mapping[str, Any] | None = None
+    ) -> Message:
+        """For Regenerate and Edit: optionally change the question, delete everything after it
+        and open a new streaming answer, in one transaction (a crash leaves the old state or
+        the new one, never the edited question followed by its old answers)."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT m.conversation_id, m.position, m.role FROM messages AS m"
+                " JOIN conversations AS c ON c.id = m.conversation_id"
+                " WHERE m.id = ? AND c.deleted_at IS NULL",
+                (question_id,),
+            ).fetchone()
+            if row is None or row["role"] != Role.USER:
+                raise LookupError(f"Message {question_id} is not a question in an open chat.")
+            conversation_id = int(row["conversation_id"])
+            if new_text is not None:
+                conn.execute(
+                    "UPDATE messages SET content = ? WHERE id = ?", (new_text, question_id)
+                )
+            conn.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND position > ?",
+                (conversation_id, row["position"]),
+            )
+            return self._insert_message(
+                conn, conversation_id, Role.ASSISTANT, "", MessageStatus.STREAMING, meta
+            )
+
     def truncate_after(self, conversation_id: int, position: int) -> int:
         """Deletes every message after ``position``, as when a question is edited and resent."""
         with self._write() as conn:
@@ -475,9 +516,13 @@ class ConversationStore:
             note = _STATUS_NOTES.get(message.status)
             if note:
                 parts.append(f"{note}\n\n")
-            stats = _stats_line(message.meta) if message.role is Role.ASSISTANT else ""
+            stats = (
+                describe_stats(message.meta, include_model=True)
+                if message.role is Role.ASSISTANT
+                else ""
+            )
             if stats:
-                parts.append(f"*{stats}*\n\n")
+                parts.append(f"*{_escape_markdown(stats)}*\n\n")
         return "".join(parts).rstrip("\n") + "\n"
 
     def export_json(self, conversation_id: int) -> dict[str, Any]:
@@ -675,26 +720,54 @@ def _snippet(content: str, literal: str, words: Sequence[str]) -> str:
     return f"{prefix}{text[left:right].strip()}{suffix}"
 
 
-def _stats_line(meta: Mapping[str, Any]) -> str:
+def describe_stats(meta: Mapping[str, Any], include_model: bool = False) -> str:
+    """“42 tokens · 31.5 tokens/s · first token 0.21 s · 2 earlier messages left out …”.
+
+    The one wording of an answer's figures, under the answer in the window and in exports.
+    """
     parts: list[str] = []
     model = meta.get("model")
-    if isinstance(model, str) and model.strip():
-        parts.append(_escape_markdown(model.strip()))
+    if include_model and isinstance(model, str) and model.strip():
+        parts.append(model.strip())
     tokens = meta.get("completion_tokens")
     if _is_number(tokens):
-        parts.append(f"{int(tokens)} tokens")
+        count = int(tokens)
+        parts.append(f"{count} token{'s' if count != 1 else ''}")
     speed = meta.get("tokens_per_s")
-    if _is_number(speed):
+    if _is_number(speed) and speed > 0:
         parts.append(f"{speed:.1f} tokens/s")
     first_token = meta.get("ttft_s")
     if _is_number(first_token):
-        parts.append(f"first token after {first_token:.2f} s")
-    dropped = meta.get("dropped_turns")
+        parts.append(f"first token {first_token:.2f} s")
+    dropped = meta.get("dropped_messages")
     if _is_number(dropped) and dropped > 0:
         count = int(dropped)
-        turns = "turn" if count == 1 else "turns"
-        parts.append(f"{count} earlier {turns} left out to fit the context")
+        parts.append(
+            f"{count} earlier message{'s' if count != 1 else ''} left out: "
+            "the context window was full"
+        )
     return " · ".join(parts)
+
+
+def prompt_history(messages: Sequence[Message]) -> list[ChatMessage]:
+    """The earlier turns to show the model: each question with the answer it got.
+
+    A question left without a usable answer (stopped before the first word, failed, cut off by
+    a crash) is left out with it: two questions in a row break templates that insist on
+    alternating turns, and a question too long for the window would block every older turn.
+    """
+    history: list[ChatMessage] = []
+    pending: Message | None = None
+    for message in messages:
+        if message.role is Role.USER:
+            pending = message
+        elif message.role is Role.ASSISTANT:
+            usable = message.content.strip() and message.status is not MessageStatus.FAILED
+            if pending is not None and usable:
+                history.append({"role": "user", "content": pending.content})
+                history.append({"role": "assistant", "content": message.content})
+            pending = None
+    return history
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:

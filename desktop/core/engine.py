@@ -173,6 +173,8 @@ class ChatEngine:
         self._info: ModelInfo | None = None
         self._add_bos = False
         self._bos_text = ""
+        self._loaded_with: tuple[Path, LoadOptions] | None = None
+        self._prefill_abort: _PrefillAbort | None = None
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -222,19 +224,14 @@ class ChatEngine:
     # -- owner thread only ----------------------------------------------------------------------
 
     def _load(self, path: Path, options: LoadOptions) -> ModelInfo:
-        try:
-            header = read_gguf_info(path)
-        except GGUFError as exc:
-            raise ModelLoadError(str(exc)) from exc
-        if header.is_embedding_only:
-            raise ModelLoadError(
-                f"“{path.name}” is an embedding model ({header.architecture}); it turns text "
-                "into vectors for document search and cannot chat. Choose a chat (instruct) model."
-            )
+        header = _check_header(path)
         n_ctx = options.context_length
         if header.context_length:
             n_ctx = min(n_ctx, header.context_length)
-        memory = estimate_memory(header, n_ctx)
+        # The current model's cache and buffers are freed before the new one is built.
+        current = self._info.memory if self._info is not None else None
+        freed = current.kv_cache_bytes + current.overhead_bytes if current is not None else 0
+        memory = estimate_memory(header, n_ctx, freed_first=freed)
         if not memory.fits:
             raise ModelLoadError(
                 f"“{path.name}” needs about {memory.required_gb:.1f} GB of memory with a "
@@ -242,7 +239,30 @@ class ChatEngine:
                 "Choose a smaller model or quantization, or lower the context length."
             )
 
+        previous = self._loaded_with
+        # Two models at once could double the memory needed, so the old one goes first and comes
+        # back if the new one cannot be built.
         self._unload()
+        try:
+            return self._open(path, header, n_ctx, options, memory)
+        except ModelLoadError as failure:
+            if previous is None:
+                raise
+            try:
+                self._load(*previous)
+            except EngineError:
+                log.exception("could not reload the previous model %s", previous[0])
+                raise failure from None
+            raise ModelLoadError(f"{failure} The previous model is still loaded.") from failure
+
+    def _open(
+        self,
+        path: Path,
+        header: GGUFInfo,
+        n_ctx: int,
+        options: LoadOptions,
+        memory: MemoryEstimate,
+    ) -> ModelInfo:
         threads = options.threads or default_threads()
         llama_logging.install()
         started = time.perf_counter()
@@ -271,6 +291,8 @@ class ChatEngine:
             time.perf_counter() - started,
         )
         self._llama = llama
+        self._loaded_with = (path, options)
+        self._prefill_abort = _PrefillAbort(llama)
         self._format = self._choose_format(llama, header)
         self._add_bos = bool(llama._model.add_bos_token())
         bos = llama.token_bos()
@@ -313,6 +335,8 @@ class ChatEngine:
         if self._llama is not None:
             self._llama.close()
         self._llama = None
+        self._prefill_abort = None
+        self._loaded_with = None
         self._format = None
         self._info = None
 
@@ -389,10 +413,16 @@ class ChatEngine:
             frequency_penalty=params.frequency_penalty,
             reset=True,
         )
+        prefill_abort = self._prefill_abort
+        if prefill_abort is not None:
+            prefill_abort.arm(cancel)
         try:
             for token in tokens:
                 if first_token_at is None:
                     first_token_at = time.perf_counter()
+                    if prefill_abort is not None:
+                        # From here on the per-token check below is enough, and cheaper.
+                        prefill_abort.disarm()
                 if cancel.is_set():
                     finish = "cancelled"
                     break
@@ -413,7 +443,16 @@ class ChatEngine:
                 held = held[len(held) - keep :]
                 if produced >= params.max_tokens:
                     break
+        except RuntimeError as exc:
+            # llama_decode returns an error when the abort callback stopped the prompt.
+            llama.reset()  # type: ignore[no-untyped-call]  # unannotated in the binding
+            if not cancel.is_set():
+                log.error("generation failed", exc_info=exc)
+                raise EngineError(f"llama.cpp could not continue the answer: {exc}") from exc
+            finish = "cancelled"
         finally:
+            if prefill_abort is not None:
+                prefill_abort.disarm()
             tokens.close()
         if finish != "stop" or held:
             emit(held + decoder.decode(b"", final=True))
@@ -467,6 +506,36 @@ class TextStream(GenerationSink):
             # Leaving the loop early (break, exception) stops the generation too.
             self.cancel.set()
         self.result = self._future.result()
+
+
+class _PrefillAbort:
+    """Lets Stop interrupt llama.cpp while it is still reading a long prompt.
+
+    ggml asks the abort callback after every graph node; that costs nothing next to a prompt's
+    work but is measurable per generated token, so it is armed only until the first token.
+    """
+
+    def __init__(self, llama: Llama) -> None:
+        import llama_cpp
+
+        self._llama_cpp = llama_cpp
+        self._context = llama._ctx.ctx
+        self._event: threading.Event | None = None
+        # The ctypes wrappers must outlive every call llama.cpp may make to them.
+        self._callback = llama_cpp.ggml_abort_callback(self._should_abort)
+        self._no_callback = llama_cpp.ggml_abort_callback()
+
+    def _should_abort(self, _data: Any) -> bool:
+        event = self._event
+        return event is not None and event.is_set()
+
+    def arm(self, event: threading.Event) -> None:
+        self._event = event
+        self._llama_cpp.llama_set_abort_callback(self._context, self._callback, None)
+
+    def disarm(self) -> None:
+        self._event = None
+        self._llama_cpp.llama_set_abort_callback(self._context, self._no_callback, None)
 
 
 class _PieceCache:
@@ -553,6 +622,19 @@ def physical_cores(cpuinfo: Path = Path("/proc/cpuinfo")) -> int:
         elif key == "core id":
             cores.add((physical_id, value.strip()))
     return min(len(cores), logical) if cores else logical
+
+
+def _check_header(path: Path) -> GGUFInfo:
+    try:
+        header = read_gguf_info(path)
+    except GGUFError as exc:
+        raise ModelLoadError(str(exc)) from exc
+    if header.is_embedding_only:
+        raise ModelLoadError(
+            f"“{path.name}” is an embedding model ({header.architecture}); it turns text "
+            "into vectors for document search and cannot chat. Choose a chat (instruct) model."
+        )
+    return header
 
 
 def _explain_load_failure(header: GGUFInfo, errors: Sequence[str], exc: Exception) -> str:

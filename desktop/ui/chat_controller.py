@@ -1,8 +1,8 @@
 """What happens when the user sends, stops, regenerates or edits: store, engine and view in step.
 
-The controller lives in the GUI thread. It writes every user message before generation starts,
-creates the answer row as "streaming" and checkpoints its partial text about once a second, so a
-crash or kill loses at most the last second of an answer, which the store then marks interrupted.
+The controller lives in the GUI thread. It writes every question before generation starts, opens
+the answer row as "streaming" and checkpoints its partial text about once a second, so a crash or
+kill loses at most the last second of an answer, which the store then marks interrupted.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from desktop.core.config import Settings
 from desktop.core.conversations import (
@@ -18,9 +18,15 @@ from desktop.core.conversations import (
     Message,
     MessageStatus,
     Role,
+    prompt_history,
 )
-from desktop.core.engine import ChatEngine, ChatRequest, GenerationResult, SamplingParams
-from desktop.core.prompting import ChatMessage
+from desktop.core.engine import (
+    ChatEngine,
+    ChatRequest,
+    GenerationResult,
+    NoModelError,
+    SamplingParams,
+)
 from desktop.ui.workers import GenerationBridge
 
 log = logging.getLogger(__name__)
@@ -39,6 +45,8 @@ class ChatController(QObject):
     busy_changed = Signal(bool)
     context_trimmed = Signal(int)  # earlier messages left out of the prompt
     error_raised = Signal(str)
+    # A question that got no answer at all was taken back; its text goes back to the message box.
+    question_returned = Signal(str)
 
     def __init__(
         self,
@@ -52,17 +60,19 @@ class ChatController(QObject):
         self._engine = engine
         self._settings = settings
         self._bridge = GenerationBridge(engine, self)
-        self._bridge.prompt_prepared.connect(self._on_prompt_prepared)
-        self._bridge.text_received.connect(self._on_text_received)
-        self._bridge.finished.connect(self._on_finished)
-        self._bridge.failed.connect(self._on_failed)
+        # Queued even when a generation fails before start() returns, so the controller never
+        # handles the end of an answer in the middle of starting it.
+        queued = Qt.ConnectionType.QueuedConnection
+        self._bridge.prompt_prepared.connect(self._on_prompt_prepared, queued)
+        self._bridge.text_received.connect(self._on_text_received, queued)
+        self._bridge.finished.connect(self._on_finished, queued)
+        self._bridge.failed.connect(self._on_failed, queued)
         self._checkpoint_timer = QTimer(self)
         self._checkpoint_timer.setInterval(CHECKPOINT_INTERVAL_MS)
         self._checkpoint_timer.timeout.connect(self._on_checkpoint_timer)
         self._current: int | None = None
         self._answer: Message | None = None
-        self._answer_conversation: int | None = None
-        self._question_position: int | None = None
+        self._question: Message | None = None
         self._partial: list[str] = []
         self._closed = False
 
@@ -76,10 +86,6 @@ class ChatController(QObject):
     def busy(self) -> bool:
         return self._answer is not None
 
-    @property
-    def generating_conversation(self) -> int | None:
-        return self._answer_conversation
-
     # -- conversations --------------------------------------------------------------------------
 
     def open_conversation(self, conversation_id: int | None) -> None:
@@ -89,7 +95,7 @@ class ChatController(QObject):
         messages = self._store.messages(conversation_id) if conversation_id is not None else []
         self.conversation_opened.emit(-1 if conversation_id is None else conversation_id)
         answer = self._answer
-        if answer is not None and conversation_id == self._answer_conversation:
+        if answer is not None and conversation_id == answer.conversation_id:
             # Coming back to a chat whose answer is still being written: keep it live.
             self.messages_reset.emit([m for m in messages if m.id != answer.id])
             self.stream_started.emit(answer)
@@ -103,7 +109,7 @@ class ChatController(QObject):
 
     def delete_conversation(self, conversation_id: int) -> None:
         """Soft delete (the window offers Undo); an answer being written there is stopped."""
-        if self._answer_conversation == conversation_id:
+        if self._answer is not None and self._answer.conversation_id == conversation_id:
             self._bridge.stop()
         self._store.delete_conversation(conversation_id)
         if self._current == conversation_id:
@@ -122,30 +128,41 @@ class ChatController(QObject):
 
     def send(self, text: str) -> bool:
         """Save the question and start the answer; False (with a reason emitted) if not now."""
-        if not text.strip():
-            return False
-        if not self._can_start():
+        if not text.strip() or not self._can_start():
             return False
         if self._current is None:
             self._current = self._store.create_conversation()
             self.conversation_opened.emit(self._current)
-        history = self._history(self._store.messages(self._current))
+        earlier = self._store.messages(self._current)
         question = self._store.add_message(self._current, Role.USER, text)
         self.message_added.emit(question)
         self.conversations_changed.emit()
-        self._start(self._current, question, history)
+        answer = self._store.begin_assistant_message(self._current, self._answer_meta())
+        self._start(question, answer, earlier)
         return True
 
+    def regenerate_last(self) -> bool:
+        """Answer the last question again (or at all, if it never got an answer)."""
+        if self._current is None:
+            return False
+        messages = self._store.messages(self._current)
+        questions = [m for m in messages if m.role == Role.USER]
+        if not questions or not self._can_start():
+            return False
+        return self._restart(questions[-1], None)
+
     def regenerate(self, message_id: int) -> bool:
-        """Replace the answer ``message_id`` (the last one) with a new one."""
+        """Replace the answer ``message_id``, which must be the chat's last message."""
         message = self._store.message(message_id)
-        if message is None or message.role != Role.ASSISTANT or not self._can_start():
+        if message is None or message.role != Role.ASSISTANT:
             return False
         messages = self._store.messages(message.conversation_id)
-        questions = [m for m in messages if m.role == Role.USER and m.position < message.position]
-        if not questions:
+        if messages[-1].id != message_id:
             return False
-        return self._resend(questions[-1], questions[-1].content, messages)
+        questions = [m for m in messages if m.role == Role.USER and m.position < message.position]
+        if not questions or not self._can_start():
+            return False
+        return self._restart(questions[-1], None)
 
     def edit_and_resend(self, message_id: int, text: str) -> bool:
         """Change a question; everything after it is replaced by a new answer."""
@@ -154,9 +171,7 @@ class ChatController(QObject):
             return False
         if not self._can_start():
             return False
-        self._store.edit_message(message_id, text)
-        messages = self._store.messages(message.conversation_id)
-        return self._resend(message, text, messages)
+        return self._restart(message, text)
 
     def stop(self) -> None:
         self._bridge.stop()
@@ -166,6 +181,7 @@ class ChatController(QObject):
         self._checkpoint_timer.stop()
         if self._answer is not None:
             self._bridge.stop()
+            # Stop also interrupts a prompt being read, so this returns within about a token.
             result = self._bridge.wait()
             text = result.text if result is not None else "".join(self._partial)
             meta = result.stats() if result is not None else {}
@@ -182,63 +198,45 @@ class ChatController(QObject):
             self.error_raised.emit("Wait for the current answer to finish, or stop it first.")
             return False
         if self._engine.info is None:
-            self.error_raised.emit("No model is loaded yet. Open a GGUF model file first.")
+            self.error_raised.emit(str(NoModelError()))
             return False
         return True
 
-    def _resend(self, question: Message, text: str, messages: list[Message]) -> bool:
+    def _answer_meta(self) -> dict[str, str]:
+        info = self._engine.info
+        return {"model": info.name} if info is not None else {}
+
+    def _restart(self, question: Message, new_text: str | None) -> bool:
+        """Regenerate (``new_text`` None) or edit-and-resend from ``question`` on."""
         conversation = question.conversation_id
-        self._store.truncate_after(conversation, question.position)
-        history = self._history([m for m in messages if m.position < question.position])
+        earlier = [m for m in self._store.messages(conversation) if m.position < question.position]
+        answer = self._store.restart_answer(question.id, new_text, self._answer_meta())
+        question = self._store.message(question.id) or question
         if self._current != conversation:
             self._current = conversation
             self.conversation_opened.emit(conversation)
-        self.messages_reset.emit(self._store.messages(conversation))
+        shown = [m for m in self._store.messages(conversation) if m.id != answer.id]
+        self.messages_reset.emit(shown)
         self.conversations_changed.emit()
-        updated = self._store.message(question.id) or question
-        self._start(conversation, updated, history, question_text=text)
+        self._start(question, answer, earlier)
         return True
 
-    @staticmethod
-    def _history(messages: list[Message]) -> list[ChatMessage]:
-        history: list[ChatMessage] = []
-        for message in messages:
-            if message.role == Role.SYSTEM or not message.content.strip():
-                continue
-            if message.status == MessageStatus.FAILED:
-                continue
-            role: ChatMessage = {
-                "role": "user" if message.role == Role.USER else "assistant",
-                "content": message.content,
-            }
-            history.append(role)
-        return history
-
-    def _start(
-        self,
-        conversation: int,
-        question: Message,
-        history: list[ChatMessage],
-        question_text: str | None = None,
-    ) -> None:
+    def _start(self, question: Message, answer: Message, earlier: list[Message]) -> None:
         settings = self._settings()
-        info = self._engine.info
-        model_name = info.name if info is not None else ""
-        answer = self._store.begin_assistant_message(conversation, {"model": model_name})
         self._answer = answer
-        self._answer_conversation = conversation
-        self._question_position = question.position
+        self._question = question
         self._partial = []
         self.stream_started.emit(answer)
         self.busy_changed.emit(True)
-        request = ChatRequest(
-            question=question_text if question_text is not None else question.content,
-            history=tuple(history),
-            system_prompt=settings.generation.system_prompt,
-            params=SamplingParams.from_settings(settings.generation),
-        )
-        self._bridge.start(request)
         self._checkpoint_timer.start()
+        self._bridge.start(
+            ChatRequest(
+                question=question.content,
+                history=tuple(prompt_history(earlier)),
+                system_prompt=settings.generation.system_prompt,
+                params=SamplingParams.from_settings(settings.generation),
+            )
+        )
 
     @Slot(int, int)
     def _on_prompt_prepared(self, dropped: int, _prompt_tokens: int) -> None:
@@ -250,7 +248,7 @@ class ChatController(QObject):
         if self._answer is None or self._closed:
             return
         self._partial.append(text)
-        if self._answer_conversation == self._current:
+        if self._answer.conversation_id == self._current:
             self.stream_text.emit(text)
 
     @Slot()
@@ -262,11 +260,8 @@ class ChatController(QObject):
     def _on_finished(self, result: GenerationResult) -> None:
         if self._answer is None or self._closed:
             return
-        status = (
-            MessageStatus.INTERRUPTED
-            if result.finish_reason == "cancelled"
-            else MessageStatus.COMPLETE
-        )
+        cancelled = result.finish_reason == "cancelled"
+        status = MessageStatus.INTERRUPTED if cancelled else MessageStatus.COMPLETE
         self._store.finish_message(self._answer.id, result.text, status, result.stats())
         self._end_answer()
 
@@ -274,30 +269,37 @@ class ChatController(QObject):
     def _on_failed(self, reason: str) -> None:
         if self._answer is None or self._closed:
             return
-        answer = self._answer
+        answer, question = self._answer, self._question
         partial = "".join(self._partial)
-        if partial.strip():
+        if partial.strip() or question is None:
             self._store.finish_message(answer.id, partial, MessageStatus.FAILED, {"error": reason})
             self._end_answer()
         else:
-            # Nothing was written: drop the empty answer so the question can simply be resent.
-            if self._question_position is not None:
-                self._store.truncate_after(answer.conversation_id, self._question_position)
+            # Nothing was written (the question does not fit, the template refused it): take the
+            # question back so the chat stays usable, and give its text back to the user.
+            conversation = answer.conversation_id
+            self._store.truncate_after(conversation, question.position - 1)
             self._end_answer(removed=True)
+            if not self._store.messages(conversation):
+                # A chat whose only question was taken back would be an empty, titled ghost.
+                self._store.delete_conversation(conversation)
+                if self._current == conversation:
+                    self.open_conversation(None)
+                self.conversations_changed.emit()
+            self.question_returned.emit(question.content)
         self.error_raised.emit(reason)
 
     def _end_answer(self, removed: bool = False) -> None:
         assert self._answer is not None
         self._checkpoint_timer.stop()
-        answer_id = self._answer.id
-        conversation = self._answer_conversation
+        answer = self._answer
         self._answer = None
-        self._answer_conversation = None
+        self._question = None
         self._partial = []
-        if conversation == self._current and conversation is not None:
-            final = None if removed else self._store.message(answer_id)
+        if answer.conversation_id == self._current:
+            final = None if removed else self._store.message(answer.id)
             if final is None:
-                self.messages_reset.emit(self._store.messages(conversation))
+                self.messages_reset.emit(self._store.messages(answer.conversation_id))
             else:
                 self.stream_finished.emit(final)
         self.conversations_changed.emit()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any
 
 from PySide6.QtCore import QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
@@ -26,7 +25,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from desktop.core.conversations import Message, MessageStatus, Role
+from desktop.core.conversations import Message, MessageStatus, Role, describe_stats
 from desktop.core.markdown_render import plain_to_html, render_markdown
 
 FLUSH_INTERVAL_MS = 40
@@ -54,7 +53,6 @@ class _Entry:
     message: Message
     frame: QTextFrame
     code_blocks: tuple[str, ...] = ()
-    offers_regenerate: bool = False
 
 
 @dataclass
@@ -64,21 +62,6 @@ class _Stream:
     cursor: QTextCursor
     pending: list[str] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
-
-
-def format_stats(meta: dict[str, Any]) -> str:
-    """“42 tokens · 31.5 tokens/s · first token 0.21 s” from a message's stored figures."""
-    parts: list[str] = []
-    tokens = meta.get("completion_tokens")
-    if isinstance(tokens, int):
-        parts.append(f"{tokens} token{'s' if tokens != 1 else ''}")
-    rate = meta.get("tokens_per_s")
-    if isinstance(rate, int | float) and rate > 0:
-        parts.append(f"{rate:.1f} tokens/s")
-    ttft = meta.get("ttft_s")
-    if isinstance(ttft, int | float):
-        parts.append(f"first token {ttft:.2f} s")
-    return " · ".join(parts)
 
 
 class ChatView(QTextBrowser):
@@ -100,6 +83,10 @@ class ChatView(QTextBrowser):
         self._entries: dict[int, _Entry] = {}
         self._order: list[int] = []
         self._stream: _Stream | None = None
+        # The last answer is the only one offering Regenerate; tracked rather than searched for
+        # so that rendering a long chat does not re-render footers.
+        self._last_answer_id: int | None = None
+        self._offering_regenerate: int | None = None
         self._showing_welcome = False
         self._model_name = "Assistant"
         self._body_format = QTextCharFormat()
@@ -119,7 +106,8 @@ class ChatView(QTextBrowser):
         self._entries.clear()
         self._order.clear()
         self.document().clear()
-        self.document().setDefaultStyleSheet(_STYLE)
+        self._last_answer_id = _last_answer_id(messages)
+        self._offering_regenerate = None
         for message in messages:
             self._append(message)
         if not messages:
@@ -141,6 +129,8 @@ class ChatView(QTextBrowser):
 
     def add_message(self, message: Message) -> None:
         at_bottom = self._is_at_bottom()
+        if message.role == Role.ASSISTANT:
+            self._last_answer_id = message.id
         self._append(message)
         self._refresh_footers()
         if at_bottom or message.role == Role.USER:
@@ -156,6 +146,7 @@ class ChatView(QTextBrowser):
     # -- streaming ------------------------------------------------------------------------------
 
     def begin_stream(self, message: Message) -> None:
+        self._last_answer_id = message.id
         self._append(message, streaming=True)
         entry = self._entries[message.id]
         cursor = QTextCursor(entry.frame.lastCursorPosition())
@@ -169,11 +160,6 @@ class ChatView(QTextBrowser):
     def append_stream_text(self, text: str) -> None:
         if self._stream is not None:
             self._stream.pending.append(text)
-
-    def streamed_text(self) -> str:
-        if self._stream is None:
-            return ""
-        return "".join(self._stream.text) + "".join(self._stream.pending)
 
     def finish_stream(self, message: Message) -> None:
         """Replace the streamed plain text by the rendered, final message."""
@@ -230,7 +216,6 @@ class ChatView(QTextBrowser):
             header = QTextCursor(frame.firstCursorPosition())
             header.insertHtml(self._header_html(message))
             header.insertBlock()
-            header.setCharFormat(QTextCharFormat())
         else:
             self._render_into(entry)
 
@@ -245,8 +230,9 @@ class ChatView(QTextBrowser):
             entry.code_blocks = rendered.code_blocks
         else:
             body = f"<p>{plain_to_html(message.content)}</p>"
-        entry.offers_regenerate = self._offers_regenerate(message)
         cursor.insertHtml(self._header_html(message) + body + self._footer_html(message))
+        if self._offers_regenerate(message):
+            self._offering_regenerate = message.id
 
     def _header_html(self, message: Message) -> str:
         if message.role == Role.USER:
@@ -267,39 +253,25 @@ class ChatView(QTextBrowser):
                 parts.append('<span class="notice">Stopped before the end</span>')
             elif message.status == MessageStatus.FAILED:
                 parts.append('<span class="notice">Failed</span>')
-            stats = format_stats(message.meta)
+            stats = describe_stats(message.meta)
             if stats:
-                parts.append(stats)
-            dropped = message.meta.get("dropped_messages")
-            if isinstance(dropped, int) and dropped > 0:
-                parts.append(
-                    f'<span class="notice">{dropped} earlier message{"s" if dropped != 1 else ""}'
-                    " left out: the context window was full</span>"
-                )
+                parts.append(html.escape(stats))
         parts.append(" &nbsp; ".join(links))
         return f'<p class="footer">{" · ".join(parts)}</p>'
 
-    def _last_assistant_id(self) -> int | None:
-        for message_id in reversed(self._order):
-            if self._entries[message_id].message.role == Role.ASSISTANT:
-                return message_id
-        return None
-
     def _offers_regenerate(self, message: Message) -> bool:
-        return (
-            message.role == Role.ASSISTANT
-            and self._stream is None
-            and message.id == self._last_assistant_id()
-        )
+        return self._stream is None and message.id == self._last_answer_id
 
     def _refresh_footers(self) -> None:
-        """Only the last answer offers Regenerate; re-render the few footers that can change."""
-        for message_id in self._order[-4:]:
-            entry = self._entries[message_id]
-            if self._stream is not None and self._stream.message.id == message_id:
-                continue
-            if entry.offers_regenerate != self._offers_regenerate(entry.message):
+        """Move the Regenerate link to the last answer (none while an answer streams)."""
+        wanted = self._last_answer_id if self._stream is None else None
+        if wanted == self._offering_regenerate:
+            return
+        for message_id in (self._offering_regenerate, wanted):
+            entry = self._entries.get(message_id) if message_id is not None else None
+            if entry is not None and entry.message.status != MessageStatus.STREAMING:
                 self._render_into(entry)
+        self._offering_regenerate = wanted
 
     # -- scrolling ------------------------------------------------------------------------------
 
@@ -342,3 +314,8 @@ class ChatView(QTextBrowser):
     def _copy(self, text: str, confirmation: str) -> None:
         QGuiApplication.clipboard().setText(text)
         self.copied.emit(confirmation)
+
+
+def _last_answer_id(messages: list[Message]) -> int | None:
+    answers = [m.id for m in messages if m.role == Role.ASSISTANT]
+    return answers[-1] if answers else None

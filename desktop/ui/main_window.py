@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.core.config import Settings, save_settings
-from desktop.core.conversations import ConversationStore, Message, Role
+from desktop.core.conversations import ConversationStore, Message
 from desktop.core.engine import ChatEngine, LoadOptions, ModelInfo
 from desktop.core.models import STARTER_DISPLAY_NAME, is_starter_model, starter_model_path
 from desktop.core.paths import AppPaths
@@ -107,6 +108,8 @@ class MainWindow(QMainWindow):
         self._store = store
         self._engine = engine
         self._editing: int | None = None
+        # What the user had typed before starting an edit, given back when the edit ends.
+        self._draft = ""
         self._pending_undo: int | None = None
         self._loading_path: Path | None = None
 
@@ -139,7 +142,11 @@ class MainWindow(QMainWindow):
         header_layout.addWidget(self.model_label)
         header_layout.addWidget(self.open_model_button)
 
+        # Two notices: what the loaded model is like (stays), and the latest problem (goes away
+        # with the next answer or when dismissed).
         self.banner = Banner()
+        self.error_banner = Banner()
+        self.error_banner.setObjectName("errorBanner")
         self.chat_view = ChatView()
 
         self.edit_notice = QLabel(
@@ -150,7 +157,6 @@ class MainWindow(QMainWindow):
         self.composer = Composer()
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
-        self.send_button.setDefault(True)
         composer_row = QHBoxLayout()
         composer_row.setContentsMargins(0, 0, 0, 0)
         composer_row.addWidget(self.composer, 1)
@@ -168,6 +174,7 @@ class MainWindow(QMainWindow):
         chat_layout.setSpacing(0)
         chat_layout.addWidget(header)
         chat_layout.addWidget(self.banner)
+        chat_layout.addWidget(self.error_banner)
         chat_layout.addWidget(self.chat_view, 1)
         chat_layout.addWidget(composer_box)
 
@@ -238,6 +245,7 @@ class MainWindow(QMainWindow):
         controller.busy_changed.connect(self._set_busy)
         controller.context_trimmed.connect(self._on_context_trimmed)
         controller.error_raised.connect(self._on_error_raised)
+        controller.question_returned.connect(self._on_question_returned)
 
         self.loader.loaded.connect(self._on_model_loaded)
         self.loader.failed.connect(self._on_model_failed)
@@ -257,6 +265,7 @@ class MainWindow(QMainWindow):
         self.send_button.clicked.connect(self._on_send_button)
         self.open_model_button.clicked.connect(self._on_open_model)
         self.banner.action_button.clicked.connect(self._on_open_model)
+        self.error_banner.action_button.clicked.connect(self._on_open_model)
         self.undo_button.clicked.connect(self._on_undo_delete)
 
         self.new_action.triggered.connect(self._on_new_chat)
@@ -265,7 +274,7 @@ class MainWindow(QMainWindow):
         self.export_json_action.triggered.connect(lambda: self._export_current("json"))
         self.quit_action.triggered.connect(self.close)
         self.stop_action.triggered.connect(self.controller.stop)
-        self.regenerate_action.triggered.connect(self._on_regenerate_last)
+        self.regenerate_action.triggered.connect(self.controller.regenerate_last)
         self.rename_action.triggered.connect(self._on_rename_current)
         self.delete_action.triggered.connect(self._on_delete_current)
         self.log_action.triggered.connect(self._on_open_log_folder)
@@ -293,14 +302,13 @@ class MainWindow(QMainWindow):
             return
         self._loading_path = path
         self.model_label.setText(f"Loading {path.stem}…")
-        self.open_model_button.setEnabled(False)
-        self._set_busy(False)
+        self._set_busy(self.controller.busy)
         self.loader.load(path, LoadOptions.from_settings(self._settings.model))
 
     @Slot(object)
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self._loading_path = None
-        self.open_model_button.setEnabled(True)
+        self.error_banner.hide()
         self.model_label.setText(f"{info.name} · {info.context_length:,}-token context")
         self.model_label.setToolTip(
             f"{info.path}\n{info.architecture}, {info.parameter_count / 1e6:,.0f}M parameters, "
@@ -324,12 +332,16 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_model_failed(self, reason: str) -> None:
         self._loading_path = None
-        self.open_model_button.setEnabled(True)
         loaded = self._engine.info
-        self.model_label.setText(loaded.name if loaded else "No model")
+        if loaded is not None:
+            self.model_label.setText(f"{loaded.name} · {loaded.context_length:,}-token context")
+        else:
+            self.model_label.setText("No model")
         self._set_busy(self.controller.busy)
-        self.banner.show_notice(
-            f"<b>The model could not be loaded.</b> {_escape(reason)}", "error", "Open model file…"
+        self.error_banner.show_notice(
+            f"<b>The model could not be loaded.</b> {html.escape(reason)}",
+            "error",
+            "Open model file…",
         )
 
     @Slot()
@@ -358,20 +370,17 @@ class MainWindow(QMainWindow):
     def _on_submitted(self, text: str) -> None:
         if self.controller.busy:
             return
-        if self._engine.info is None:
-            self._on_error_raised(
-                "The model is still loading."
-                if self._loading_path
-                else "No model is loaded. Open a GGUF model file first."
-            )
+        if self._loading_path is not None:
+            self.statusBar().showMessage("The model is still loading…", 3000)
             return
         if self._editing is not None:
             accepted = self.controller.edit_and_resend(self._editing, text)
         else:
             accepted = self.controller.send(text)
         if accepted:
+            self.error_banner.hide()
             self.composer.clear()
-            self._end_edit()
+            self._end_edit(restore_draft=True)
 
     @Slot()
     def _on_send_button(self) -> None:
@@ -385,8 +394,7 @@ class MainWindow(QMainWindow):
         if self.controller.busy:
             self.controller.stop()
         elif self._editing is not None:
-            self.composer.clear()
-            self._end_edit()
+            self._end_edit(restore_draft=True)
 
     @Slot(bool)
     def _set_busy(self, busy: bool) -> None:
@@ -395,11 +403,12 @@ class MainWindow(QMainWindow):
         self.send_button.setProperty("stop", busy)
         self.send_button.style().unpolish(self.send_button)
         self.send_button.style().polish(self.send_button)
-        self.send_button.setEnabled(busy or self._engine.info is not None)
+        loading = self._loading_path is not None
+        self.send_button.setEnabled(busy or (self._engine.info is not None and not loading))
         self.stop_action.setEnabled(busy)
-        self.regenerate_action.setEnabled(not busy)
-        self.open_model_button.setEnabled(not busy and self._loading_path is None)
-        self.open_model_action.setEnabled(not busy)
+        self.regenerate_action.setEnabled(not busy and not loading)
+        self.open_model_button.setEnabled(not busy and not loading)
+        self.open_model_action.setEnabled(not busy and not loading)
 
     @Slot(int)
     def _on_edit_requested(self, message_id: int) -> None:
@@ -409,28 +418,24 @@ class MainWindow(QMainWindow):
         message = self._store.message(message_id)
         if message is None:
             return
+        if self._editing is None:
+            self._draft = self.composer.toPlainText()
         self._editing = message_id
         self.edit_notice.show()
         self.composer.setPlainText(message.content)
         self.composer.setFocus()
         self.composer.moveCursor(self.composer.textCursor().MoveOperation.End)
 
-    def _end_edit(self) -> None:
+    def _end_edit(self, restore_draft: bool = False) -> None:
+        if self._editing is not None and restore_draft:
+            self.composer.setPlainText(self._draft)
         self._editing = None
+        self._draft = ""
         self.edit_notice.hide()
 
     @Slot(int)
     def _on_regenerate_requested(self, message_id: int) -> None:
         self.controller.regenerate(message_id)
-
-    @Slot()
-    def _on_regenerate_last(self) -> None:
-        ids = self.chat_view.message_ids()
-        for message_id in reversed(ids):
-            message = self._store.message(message_id)
-            if message is not None and message.role == Role.ASSISTANT:
-                self.controller.regenerate(message_id)
-                return
 
     @Slot(int)
     def _on_context_trimmed(self, dropped: int) -> None:
@@ -442,7 +447,13 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_error_raised(self, message: str) -> None:
-        self.banner.show_notice(f"<b>{_escape(message)}</b>", "error")
+        self.error_banner.show_notice(html.escape(message), "error")
+
+    @Slot(str)
+    def _on_question_returned(self, text: str) -> None:
+        if not self.composer.toPlainText().strip():
+            self.composer.setPlainText(text)
+            self.composer.setFocus()
 
     @Slot(str)
     def _on_copied(self, confirmation: str) -> None:
@@ -452,7 +463,8 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_conversation_opened(self, conversation_id: int) -> None:
-        self._end_edit()
+        # An edit belongs to its chat: leaving the chat cancels it.
+        self._end_edit(restore_draft=True)
         summary = self._store.conversation(conversation_id) if conversation_id >= 0 else None
         self.title_label.setText(summary.title if summary and summary.title else "New chat")
         self.sidebar.select(conversation_id if conversation_id >= 0 else None)
@@ -601,10 +613,6 @@ class MainWindow(QMainWindow):
         QSettings().setValue("window/geometry", self.saveGeometry())
         self.controller.shutdown()
         event.accept()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _safe_filename(title: str) -> str:

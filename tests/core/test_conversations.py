@@ -15,9 +15,11 @@ import pytest
 
 from desktop.core.conversations import (
     ConversationStore,
+    Message,
     MessageStatus,
     Role,
     make_title,
+    prompt_history,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -459,7 +461,7 @@ def test_export_markdown(store: ConversationStore) -> None:
         answer.id,
         "About 384,000 km",
         MessageStatus.INTERRUPTED,
-        meta={"completion_tokens": 42, "tokens_per_s": 31.25, "ttft_s": 0.2, "dropped_turns": 1},
+        meta={"completion_tokens": 42, "tokens_per_s": 31.25, "ttft_s": 0.2, "dropped_messages": 1},
     )
 
     markdown = store.export_markdown(chat)
@@ -470,7 +472,7 @@ def test_export_markdown(store: ConversationStore) -> None:
     assert "smol-135m" in markdown
     assert "42 tokens" in markdown
     assert "31.2 tokens/s" in markdown
-    assert "1 earlier turn left out" in markdown
+    assert "1 earlier message left out" in markdown
     assert markdown.index("### You") < markdown.index("### Assistant")
     created_line = markdown.splitlines()[2]
     created_iso = created_line.split()[1]
@@ -506,3 +508,51 @@ def test_export_json(store: ConversationStore) -> None:
             "meta": {"tokens_per_s": 12.5},
         },
     ]
+
+
+def test_prompt_history_keeps_answered_questions_only() -> None:
+    def message(position: int, role: Role, content: str, status: MessageStatus) -> Message:
+        return Message(position, 1, position, role, content, status, 0.0, {})
+
+    complete, failed = MessageStatus.COMPLETE, MessageStatus.FAILED
+    interrupted = MessageStatus.INTERRUPTED
+    history = prompt_history(
+        [
+            message(0, Role.USER, "first", complete),
+            message(1, Role.ASSISTANT, "answer one", complete),
+            message(2, Role.USER, "stopped at once", complete),
+            message(3, Role.ASSISTANT, "", interrupted),
+            message(4, Role.USER, "failed", complete),
+            message(5, Role.ASSISTANT, "half", failed),
+            message(6, Role.USER, "never answered", complete),
+            message(7, Role.USER, "second", complete),
+            message(8, Role.ASSISTANT, "partial but kept", interrupted),
+        ]
+    )
+    assert history == [
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "answer one"},
+        {"role": "user", "content": "second"},
+        {"role": "assistant", "content": "partial but kept"},
+    ]
+
+
+def test_restart_answer_edits_truncates_and_opens_an_answer_at_once(
+    store: ConversationStore,
+) -> None:
+    chat = store.create_conversation()
+    question = store.add_message(chat, Role.USER, "Capital of France?")
+    store.add_message(chat, Role.ASSISTANT, "Paris")
+    store.add_message(chat, Role.USER, "And Italy?")
+    store.add_message(chat, Role.ASSISTANT, "Rome")
+
+    answer = store.restart_answer(question.id, "Capital of Spain?", {"model": "m"})
+
+    messages = store.messages(chat)
+    assert [(m.role, m.content, m.status) for m in messages] == [
+        (Role.USER, "Capital of Spain?", MessageStatus.COMPLETE),
+        (Role.ASSISTANT, "", MessageStatus.STREAMING),
+    ]
+    assert messages[1].id == answer.id and answer.meta == {"model": "m"}
+    with pytest.raises(LookupError):
+        store.restart_answer(answer.id)

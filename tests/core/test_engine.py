@@ -216,6 +216,52 @@ def test_refused_file_leaves_the_loaded_model_usable(
     assert "Paris" in _ask(engine, CAPITAL).text
 
 
+def test_a_model_llama_cpp_cannot_build_leaves_the_previous_model_loaded(
+    engine: ChatEngine, starter_model: Path, broken_files: Path
+) -> None:
+    engine.load(starter_model, LoadOptions(context_length=512)).result()
+
+    with pytest.raises(ModelLoadError) as raised:
+        engine.load(broken_files / "alien.gguf").result()
+
+    assert "previous model is still loaded" in str(raised.value)
+    assert engine.info is not None and engine.info.path == starter_model
+    assert "Paris" in _ask(engine, CAPITAL).text
+
+
+def test_stop_interrupts_a_long_prompt_before_the_first_token(
+    starter_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class StopAsSoonAsThePromptIsReady(GenerationSink):
+        def __init__(self, cancel: threading.Event) -> None:
+            self.cancel = cancel
+
+        def prompt_prepared(self, fitted: FittedPrompt) -> None:
+            self.cancel.set()
+
+    long_engine = ChatEngine()
+    try:
+        long_engine.load(starter_model, LoadOptions(context_length=8192)).result()
+        cancel = threading.Event()
+        question = "Summarise: " + "the quick brown fox jumps over the lazy dog. " * 600
+        with caplog.at_level("ERROR", logger="folio.llama"):
+            result = _ask(
+                long_engine,
+                question,
+                SamplingParams(max_tokens=16),
+                sink=StopAsSoonAsThePromptIsReady(cancel),
+                cancel=cancel,
+            )
+        assert result.finish_reason == "cancelled"
+        assert result.completion_tokens == 0 and result.text == ""
+        # llama.cpp reports that it abandoned the prompt part-way, rather than finishing it.
+        assert any("decode" in record.getMessage() for record in caplog.records)
+        # The engine is clean afterwards.
+        assert "Paris" in _ask(long_engine, CAPITAL).text
+    finally:
+        long_engine.close()
+
+
 def test_a_closed_engine_refuses_new_work() -> None:
     closed = ChatEngine()
     closed.close()

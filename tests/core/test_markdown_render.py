@@ -108,3 +108,16 @@ def test_each_render_starts_fresh() -> None:
 
 def test_plain_text_is_escaped_and_keeps_line_breaks() -> None:
     assert plain_to_html("a < b\n<i>c</i> & d") == "a &lt; b<br>&lt;i&gt;c&lt;/i&gt; &amp; d"
+
+
+def test_only_web_and_mail_links_survive() -> None:
+    rendered = render_markdown(
+        "[regen](folio:regenerate/3) [file](file:///etc/passwd) [web](https://example.org) "
+        "[mail](mailto:a@b.c) [js](javascript:alert(1))"
+    )
+    assert "folio:" not in rendered.html
+    assert "file://" not in rendered.html
+    assert "javascript:" not in rendered.html
+    assert '<a href="https://example.org">web</a>' in rendered.html
+    assert '<a href="mailto:a@b.c">mail</a>' in rendered.html
+    assert "regen" in rendered.html and "file" in rendered.html

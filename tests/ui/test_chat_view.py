@@ -88,21 +88,19 @@ def test_streamed_text_is_coalesced_then_rendered_once_complete(qtbot: QtBot) ->
 
 def test_only_the_last_answer_offers_regenerate(qtbot: QtBot) -> None:
     view = make_view(qtbot)
-    view.show_messages(
-        [
-            message(1, Role.USER, "a"),
-            message(2, Role.ASSISTANT, "first"),
-            message(3, Role.USER, "b"),
-            message(4, Role.ASSISTANT, "second"),
-        ]
-    )
+    chat = []
+    for turn in range(10):
+        chat += [message(2 * turn, Role.USER, "q"), message(2 * turn + 1, Role.ASSISTANT, "a")]
+    view.show_messages(chat)
     assert view.toPlainText().count("Regenerate") == 1
-    view.add_message(message(5, Role.USER, "c"))
-    view.begin_stream(message(6, Role.ASSISTANT, "", MessageStatus.STREAMING))
+    assert "folio:regenerate/19" in view.toHtml()
+    view.add_message(message(20, Role.USER, "c"))
+    view.begin_stream(message(21, Role.ASSISTANT, "", MessageStatus.STREAMING))
     assert view.toPlainText().count("Regenerate") == 0
-    view.finish_stream(message(6, Role.ASSISTANT, "third"))
+    view.finish_stream(message(21, Role.ASSISTANT, "third"))
     assert view.toPlainText().count("Regenerate") == 1
-    assert view.message_ids() == [1, 2, 3, 4, 5, 6]
+    assert "folio:regenerate/21" in view.toHtml()
+    assert view.message_ids() == list(range(22))
 
 
 def test_interrupted_answers_say_so(qtbot: QtBot) -> None:

@@ -188,6 +188,44 @@ def test_editing_can_be_cancelled_with_escape(qtbot: QtBot, make_window: WindowF
     assert len(messages(window)) == 2
 
 
+def test_an_edit_gives_back_the_unsent_draft_when_cancelled(
+    qtbot: QtBot, make_window: WindowFactory
+):
+    window = make_window()
+    send(qtbot, window, "Hello")
+    question = messages(window)[0]
+    window.composer.setPlainText("a draft I am still writing")
+    window.chat_view.anchorClicked.emit(QUrl(f"folio:edit/{question.id}"))
+    assert window.composer.toPlainText() == "Hello"
+    qtbot.keyClick(window.composer, Qt.Key.Key_Escape)
+    assert window.composer.toPlainText() == "a draft I am still writing"
+
+
+def test_only_the_last_answer_can_be_regenerated(qtbot: QtBot, make_window: WindowFactory):
+    window = make_window()
+    send(qtbot, window, "What is the capital of France?")
+    send(qtbot, window, "And of Italy?")
+    before = messages(window)
+    assert not window.controller.regenerate(before[1].id)
+    assert messages(window) == before
+
+
+def test_regenerate_answers_a_question_that_never_got_an_answer(
+    qtbot: QtBot, make_window: WindowFactory
+):
+    window = make_window()
+    store = window._store
+    conversation = store.create_conversation()
+    store.add_message(conversation, Role.USER, "What is the capital of France?")
+    window.controller.open_conversation(conversation)
+    with qtbot.waitSignal(
+        window.controller.busy_changed, timeout=60_000, check_params_cb=lambda busy: busy is False
+    ):
+        window.regenerate_action.trigger()
+    assert [m.role for m in messages(window)] == [Role.USER, Role.ASSISTANT]
+    assert messages(window)[-1].content.strip()
+
+
 def test_copy_message_puts_it_on_the_clipboard(qtbot: QtBot, make_window: WindowFactory):
     window = make_window()
     send(qtbot, window, "Say hello.")
@@ -306,16 +344,21 @@ def test_a_question_longer_than_the_window_gets_a_clear_message(
     qtbot: QtBot, make_window: WindowFactory
 ):
     window = make_window(context_length=512, max_tokens=64)
-    window.composer.setPlainText("Please summarise this. " + "lorem ipsum dolor " * 400)
+    question = "Please summarise this. " + "lorem ipsum dolor " * 400
+    window.composer.setPlainText(question)
     with qtbot.waitSignal(window.controller.error_raised, timeout=30_000) as blocker:
         qtbot.keyClick(window.composer, Qt.Key.Key_Return)
     assert "context window" in blocker.args[0]
-    assert window.banner.isVisible()
-    assert "context window" in window.banner.label.text()
-    # The question is kept so it can be shortened; no empty answer is left behind.
-    stored = messages(window)
-    assert [m.role for m in stored] == [Role.USER]
+    assert window.error_banner.isVisible()
+    assert "context window" in window.error_banner.label.text()
+    # Nothing is lost: the question comes back to the message box to be shortened, and no empty
+    # chat or unanswered question is left behind to spoil later prompts.
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=5000)
+    assert window.composer.toPlainText() == question
+    assert window.sidebar.model.rowCount() == 0
+    # The banner goes away with the next answer.
+    send(qtbot, window, "Hello")
+    assert not window.error_banner.isVisible()
 
 
 def test_a_long_chat_leaves_out_old_turns_and_says_so(qtbot: QtBot, make_window: WindowFactory):
@@ -345,7 +388,7 @@ def test_a_bad_model_file_is_explained_and_the_current_model_stays(
     fake.write_text("these are not weights")
     with qtbot.waitSignal(window.loader.failed, timeout=10_000):
         window.load_model(fake)
-    assert "not a GGUF" in window.banner.label.text()
+    assert "not a GGUF" in window.error_banner.label.text()
     assert window._engine.info == loaded
     send(qtbot, window, "Hello")
     assert messages(window)[-1].status == MessageStatus.COMPLETE

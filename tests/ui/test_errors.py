@@ -32,7 +32,12 @@ def test_an_unexpected_error_is_logged_and_shown(
     setup_logging(log_file)
     install_excepthook(log_file)
     shown: list[QMessageBox] = []
-    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box) or 0)
+
+    def record(box: QMessageBox) -> int:
+        shown.append(box)
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", record)
 
     try:
         raise RuntimeError("something broke deep inside")

@@ -460,8 +460,8 @@ class ConversationStore:
         the new one, never the edited question followed by its old answers)."""
         with self._write() as conn:
             row = conn.execute(
-                "SELECT m.conversation_id, m.position, m.role FROM messages AS m"
-                " JOIN conversations AS c ON c.id = m.conversation_id"
+                "SELECT m.conversation_id, m.position, m.role, m.content, c.title"
+                " FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id"
                 " WHERE m.id = ? AND c.deleted_at IS NULL",
                 (question_id,),
             ).fetchone()
@@ -472,6 +472,17 @@ class ConversationStore:
                 conn.execute(
                     "UPDATE messages SET content = ? WHERE id = ?", (new_text, question_id)
                 )
+                first = conn.execute(
+                    "SELECT MIN(position) FROM messages WHERE conversation_id = ? AND role = ?",
+                    (conversation_id, Role.USER),
+                ).fetchone()[0]
+                # A title made from the first question follows it when that question is edited;
+                # a title the user chose stays.
+                if row["position"] == first and row["title"] == make_title(row["content"]):
+                    conn.execute(
+                        "UPDATE conversations SET title = ? WHERE id = ?",
+                        (make_title(new_text), conversation_id),
+                    )
             conn.execute(
                 "DELETE FROM messages WHERE conversation_id = ? AND position > ?",
                 (conversation_id, row["position"]),

@@ -210,12 +210,12 @@ def read_gguf_info(path: Path | str) -> GGUFInfo:
 
 def _parse(reader: _Reader, path: Path, file_size: int) -> GGUFInfo:
     if file_size < 24:
-        raise GGUFError(f"“{path.name}” is not a GGUF model file (it is only {file_size} bytes).")
+        raise GGUFError(f"“{path.name}” is not a GGUF model file: it is only {file_size} bytes.")
     magic = reader.read(4)
     if magic != GGUF_MAGIC:
         raise GGUFError(
-            f"“{path.name}” is not a GGUF model file. Folio runs models in the GGUF format "
-            "(files ending in .gguf), as published for llama.cpp."
+            f"“{path.name}” is not a GGUF model file: whatever its name, its contents are not in "
+            "the GGUF format that llama.cpp models are published in."
         )
     version = reader.u32()
     if version not in SUPPORTED_VERSIONS:

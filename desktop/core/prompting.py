@@ -112,11 +112,18 @@ class QuestionTooLongError(ValueError):
     def __init__(self, question_tokens: int, fixed_tokens: int, answer_tokens: int, n_ctx: int):
         self.question_tokens = question_tokens
         self.n_ctx = n_ctx
+        # Only suggest what can actually help: a shorter answer cannot make room for a message
+        # that alone is larger than the window.
+        remedies = ["shorten the message"]
+        if question_tokens < n_ctx:
+            remedies.append("lower the maximum answer length (max_tokens)")
+        remedies.append("raise the context length (context_length) if the model allows it")
         super().__init__(
             f"This message is about {question_tokens:,} tokens. With the system prompt and "
             f"room for the answer ({answer_tokens:,} tokens) it needs {fixed_tokens:,} tokens, "
-            f"more than the model's context window of {n_ctx:,}. Shorten the message, lower "
-            "“Maximum answer length”, or raise “Context length” in the settings."
+            f"more than the model's context window of {n_ctx:,}. To fix it, "
+            + ", or ".join(remedies)
+            + "."
         )
 
 

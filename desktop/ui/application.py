@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from desktop import APP_NAME, __version__
-from desktop.core.config import LoadReport, load_settings
+from desktop.core.config import LoadReport, load_settings, save_settings
 from desktop.core.conversations import ConversationStore
 from desktop.core.engine import ChatEngine
 from desktop.core.logs import setup_logging
@@ -23,6 +23,7 @@ STYLE_SHEET = """
 #sidebar QListView::item:hover:!selected { background: #eeeff2; }
 #searchBox { padding: 5px 8px; border: 1px solid #d6d8dd; border-radius: 6px; background: white; }
 #newChatButton { padding: 6px; }
+#emptyLabel { color: #6b7280; padding: 8px 4px; }
 #chatHeader { border-bottom: 1px solid #e5e7eb; background: white; }
 #chatTitle { font-size: 12pt; font-weight: 600; color: #111827; }
 #modelLabel { color: #4b5563; padding-right: 8px; }
@@ -76,6 +77,12 @@ def run_gui() -> int:
 
     report = load_settings(paths.settings_file)
     _announce_settings_problems(report)
+    if not paths.settings_file.exists():
+        # A file to open and edit by hand from the first start (Help ▸ About shows where).
+        try:
+            save_settings(report.settings, paths.settings_file)
+        except OSError:
+            log.exception("could not write the default settings file")
     try:
         store = ConversationStore(paths.conversations_db)
     except Exception as exc:

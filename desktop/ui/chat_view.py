@@ -169,11 +169,16 @@ class ChatView(QTextBrowser):
         entry = self._entries.get(message.id)
         if entry is None or stream is None:
             return
+        # Rendering replaces the frame's text; keep the reader where they were.
+        bar = self.verticalScrollBar()
+        at_bottom, position = self._is_at_bottom(), bar.value()
         entry.message = message
         self._render_into(entry)
         self._refresh_footers()
-        if self._is_at_bottom(slack=200):
+        if at_bottom:
             self.scroll_to_bottom()
+        else:
+            bar.setValue(position)
 
     @Slot()
     def _on_flush_timer(self) -> None:
@@ -253,6 +258,8 @@ class ChatView(QTextBrowser):
                 parts.append('<span class="notice">Stopped before the end</span>')
             elif message.status == MessageStatus.FAILED:
                 parts.append('<span class="notice">Failed</span>')
+            elif message.meta.get("finish_reason") == "length":
+                parts.append('<span class="notice">Cut off at the answer length limit</span>')
             stats = describe_stats(message.meta)
             if stats:
                 parts.append(html.escape(stats))

@@ -54,13 +54,8 @@ class Composer(QPlainTextEdit):
         return lines * line_height + frame + 10
 
     def _visual_lines(self) -> int:
-        layout_lines = 0
-        block = self.document().firstBlock()
-        while block.isValid():
-            layout = block.layout()
-            layout_lines += max(1, layout.lineCount() if layout is not None else 1)
-            block = block.next()
-        return layout_lines
+        # A plain-text document's layout measures its height in wrapped lines.
+        return int(self.document().documentLayout().documentSize().height())
 
     @Slot()
     def _on_contents_changed(self) -> None:

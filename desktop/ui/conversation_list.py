@@ -11,18 +11,24 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
+    QSize,
     Qt,
     QTimer,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
+    QLabel,
     QLineEdit,
     QListView,
     QMenu,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -77,8 +83,6 @@ class ConversationListModel(QAbstractListModel):
         if summary is None:
             return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            if role == Qt.ItemDataRole.DisplayRole and summary.snippet:
-                return f"{summary.title}\n{summary.snippet}"
             return summary.title
         if role == Qt.ItemDataRole.ToolTipRole:
             count = summary.message_count
@@ -105,6 +109,42 @@ class ConversationListModel(QAbstractListModel):
             return False
         self.rename_requested.emit(summary.id, title)
         return True
+
+
+class ConversationDelegate(QStyledItemDelegate):
+    """The title, and under a search hit the matching words in smaller grey text."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802
+        size = super().sizeHint(option, index)
+        if index.data(SnippetRole):
+            size.setHeight(size.height() + option.fontMetrics.lineSpacing() + 2)
+        return size
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        snippet = index.data(SnippetRole)
+        if not snippet:
+            super().paint(painter, option, index)
+            return
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        item.text = ""
+        style = item.widget.style() if item.widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, item.widget)
+        area = option.rect.adjusted(8, 5, -6, -5)
+        metrics = option.fontMetrics
+        title = metrics.elidedText(str(index.data()), Qt.TextElideMode.ElideRight, area.width())
+        painter.save()
+        painter.drawText(area, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, title)
+        small = QFont(option.font)
+        small.setPointSizeF(max(option.font.pointSizeF() * 0.88, 7.0))
+        painter.setFont(small)
+        painter.setPen(QColor("#6b7280"))
+        below = area.adjusted(0, metrics.lineSpacing() + 1, 0, 0)
+        elided = QFontMetrics(small).elidedText(
+            str(snippet), Qt.TextElideMode.ElideRight, below.width()
+        )
+        painter.drawText(below, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, elided)
+        painter.restore()
 
 
 class ConversationSidebar(QWidget):
@@ -142,12 +182,20 @@ class ConversationSidebar(QWidget):
         self.list_view = QListView()
         self.list_view.setObjectName("conversationList")
         self.list_view.setModel(self.model)
+        self.list_view.setItemDelegate(ConversationDelegate(self.list_view))
+        self.empty_label = QLabel()
+        self.empty_label.setObjectName("emptyLabel")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.hide()
         self.list_view.setEditTriggers(
             QAbstractItemView.EditTrigger.EditKeyPressed
             | QAbstractItemView.EditTrigger.SelectedClicked
         )
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list_view.setWordWrap(True)
+        # Titles wrap to the sidebar's width; sideways scrolling would only hide them.
+        self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list_view.setResizeMode(QListView.ResizeMode.Adjust)
         self.list_view.setUniformItemSizes(False)
         self.list_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list_view.customContextMenuRequested.connect(self._on_context_menu)
@@ -164,6 +212,7 @@ class ConversationSidebar(QWidget):
         layout.setSpacing(6)
         layout.addWidget(self.new_button)
         layout.addWidget(self.search_box)
+        layout.addWidget(self.empty_label)
         layout.addWidget(self.list_view, 1)
 
     @Slot()
@@ -171,6 +220,10 @@ class ConversationSidebar(QWidget):
         query = self.search_box.text().strip()
         rows = self._store.search(query) if query else self._store.list_conversations()
         self.model.set_rows(rows)
+        self.empty_label.setText(
+            f"No chats match “{query}”." if query else "Your chats will appear here."
+        )
+        self.empty_label.setVisible(not rows)
         self._restore_selection()
 
     def select(self, conversation_id: int | None) -> None:

@@ -8,8 +8,15 @@ import logging
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeyEvent, QKeySequence
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QKeyEvent,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -18,6 +25,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -40,6 +48,7 @@ from desktop.ui.workers import ModelLoader
 log = logging.getLogger(__name__)
 
 UNDO_SECONDS = 10
+STARTER_DISMISSED = "notices/starter_dismissed"
 
 STARTER_NOTICE = (
     f"<b>You are chatting with {STARTER_DISPLAY_NAME}</b>, a tiny starter model (135 million "
@@ -59,8 +68,44 @@ def templateless_notice(name: str) -> str:
     )
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that ends in “…” when the window is too narrow for all of it."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full_text = ""
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802
+        self._full_text = text
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full_text
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(
+            self.fontMetrics().horizontalAdvance(self._full_text) + 8, super().sizeHint().height()
+        )
+
+    def _elide(self) -> None:
+        elided = self.fontMetrics().elidedText(
+            self._full_text, Qt.TextElideMode.ElideRight, max(self.width(), 40)
+        )
+        super().setText(elided)
+        self.setToolTip(self._full_text if elided != self._full_text else "")
+
+
 class Banner(QFrame):
     """A calm, dismissible notice above the conversation, with an optional action."""
+
+    dismissed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,13 +119,18 @@ class Banner(QFrame):
         self.close_button.setText("✕")
         self.close_button.setToolTip("Hide this notice")
         self.close_button.setAutoRaise(True)
-        self.close_button.clicked.connect(self.hide)
+        self.close_button.clicked.connect(self._on_close_clicked)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 8, 8, 8)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
         self.hide()
+
+    @Slot()
+    def _on_close_clicked(self) -> None:
+        self.hide()
+        self.dismissed.emit()
 
     def show_notice(self, html: str, kind: str = "info", action: str = "") -> None:
         self.setProperty("kind", kind)
@@ -112,6 +162,7 @@ class MainWindow(QMainWindow):
         self._draft = ""
         self._pending_undo: int | None = None
         self._loading_path: Path | None = None
+        self._starter_notice_shown = False
 
         self.controller = ChatController(store, engine, lambda: self._settings, self)
         self.loader = ModelLoader(engine, self)
@@ -128,9 +179,9 @@ class MainWindow(QMainWindow):
         self.sidebar = ConversationSidebar(self._store)
         self.sidebar.setMinimumWidth(200)
 
-        self.title_label = QLabel("New chat")
+        self.title_label = ElidedLabel("New chat")
         self.title_label.setObjectName("chatTitle")
-        self.model_label = QLabel("No model")
+        self.model_label = ElidedLabel("No model")
         self.model_label.setObjectName("modelLabel")
         self.open_model_button = QPushButton("Open model file…")
         self.open_model_button.setObjectName("openModelButton")
@@ -138,8 +189,8 @@ class MainWindow(QMainWindow):
         header.setObjectName("chatHeader")
         header_layout = QHBoxLayout(header)
         header_layout.setContentsMargins(16, 10, 12, 10)
-        header_layout.addWidget(self.title_label, 1)
-        header_layout.addWidget(self.model_label)
+        header_layout.addWidget(self.title_label, 3)
+        header_layout.addWidget(self.model_label, 2)
         header_layout.addWidget(self.open_model_button)
 
         # Two notices: what the loaded model is like (stays), and the latest problem (goes away
@@ -264,7 +315,7 @@ class MainWindow(QMainWindow):
         self.composer.escape_pressed.connect(self._on_escape)
         self.send_button.clicked.connect(self._on_send_button)
         self.open_model_button.clicked.connect(self._on_open_model)
-        self.banner.action_button.clicked.connect(self._on_open_model)
+        self.banner.dismissed.connect(self._on_banner_dismissed)
         self.error_banner.action_button.clicked.connect(self._on_open_model)
         self.undo_button.clicked.connect(self._on_undo_delete)
 
@@ -273,7 +324,7 @@ class MainWindow(QMainWindow):
         self.export_md_action.triggered.connect(lambda: self._export_current("markdown"))
         self.export_json_action.triggered.connect(lambda: self._export_current("json"))
         self.quit_action.triggered.connect(self.close)
-        self.stop_action.triggered.connect(self.controller.stop)
+        self.stop_action.triggered.connect(self._stop)
         self.regenerate_action.triggered.connect(self.controller.regenerate_last)
         self.rename_action.triggered.connect(self._on_rename_current)
         self.delete_action.triggered.connect(self._on_delete_current)
@@ -316,18 +367,27 @@ class MainWindow(QMainWindow):
             f"Threads: {info.threads}"
         )
         self.chat_view.set_model_name(info.name)
+        starter = is_starter_model(info.path)
+        self._starter_notice_shown = False
         if not info.has_chat_template:
-            self.banner.show_notice(templateless_notice(info.name), "warning", "Open model file…")
-        elif is_starter_model(info.path):
-            self.banner.show_notice(STARTER_NOTICE, "info", "Open model file…")
+            self.banner.show_notice(templateless_notice(info.name), "warning")
+        elif starter and not QSettings().value(STARTER_DISMISSED, False, bool):
+            self.banner.show_notice(STARTER_NOTICE, "info")
+            self._starter_notice_shown = True
         else:
             self.banner.hide()
-        remembered = "" if is_starter_model(info.path) else str(info.path)
+        remembered = "" if starter else str(info.path)
         if remembered != self._settings.model.model_path:
             self._settings = self._settings.with_values({"model_path": remembered})
             self._save_settings()
         self._set_busy(self.controller.busy)
         self.statusBar().showMessage(f"{info.name} is ready.", 5000)
+
+    @Slot()
+    def _on_banner_dismissed(self) -> None:
+        # The starter notice is advice, read once; other model notices return with the model.
+        if self._starter_notice_shown:
+            QSettings().setValue(STARTER_DISMISSED, True)
 
     @Slot(str)
     def _on_model_failed(self, reason: str) -> None:
@@ -338,10 +398,12 @@ class MainWindow(QMainWindow):
         else:
             self.model_label.setText("No model")
         self._set_busy(self.controller.busy)
+        if loaded is not None and "still loaded" not in reason:
+            reason += f" {loaded.name} is still loaded."
         self.error_banner.show_notice(
             f"<b>The model could not be loaded.</b> {html.escape(reason)}",
             "error",
-            "Open model file…",
+            "Open another file…",
         )
 
     @Slot()
@@ -385,14 +447,19 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_send_button(self) -> None:
         if self.controller.busy:
-            self.controller.stop()
+            self._stop()
         else:
             self.composer.submit()
+        self.composer.setFocus()
+
+    def _stop(self) -> None:
+        self.controller.stop()
+        self.statusBar().showMessage("Stopped.", 3000)
 
     @Slot()
     def _on_escape(self) -> None:
         if self.controller.busy:
-            self.controller.stop()
+            self._stop()
         elif self._editing is not None:
             self._end_edit(restore_draft=True)
 
@@ -421,6 +488,18 @@ class MainWindow(QMainWindow):
         if self._editing is None:
             self._draft = self.composer.toPlainText()
         self._editing = message_id
+        later = [
+            m
+            for m in self._store.messages(message.conversation_id)
+            if m.position > message.position
+        ]
+        replaced = (
+            f"; sending it replaces the {len(later)} message{'s' if len(later) != 1 else ''} "
+            "after it"
+            if later
+            else ""
+        )
+        self.edit_notice.setText(f"Editing your message{replaced}. Esc cancels.")
         self.edit_notice.show()
         self.composer.setPlainText(message.content)
         self.composer.setFocus()
@@ -458,6 +537,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_copied(self, confirmation: str) -> None:
         self.statusBar().showMessage(confirmation, 2500)
+        self.composer.setFocus()
 
     # -- conversations --------------------------------------------------------------------------
 
@@ -604,7 +684,7 @@ class MainWindow(QMainWindow):
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         # Esc stops an answer wherever the focus is (the message box handles its own Esc).
         if event.key() == Qt.Key.Key_Escape and self.controller.busy:
-            self.controller.stop()
+            self._stop()
             event.accept()
             return
         super().keyPressEvent(event)

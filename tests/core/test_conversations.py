@@ -556,3 +556,20 @@ def test_restart_answer_edits_truncates_and_opens_an_answer_at_once(
     assert messages[1].id == answer.id and answer.meta == {"model": "m"}
     with pytest.raises(LookupError):
         store.restart_answer(answer.id)
+
+
+def test_editing_the_first_question_retitles_an_automatic_title_only(
+    store: ConversationStore,
+) -> None:
+    auto = store.create_conversation()
+    question = store.add_message(auto, Role.USER, "What is the capital of France?")
+    store.restart_answer(question.id, "What is the capital of Italy?")
+    summary = store.conversation(auto)
+    assert summary is not None and summary.title == "What is the capital of Italy?"
+
+    named = store.create_conversation()
+    question = store.add_message(named, Role.USER, "What is the capital of France?")
+    store.rename(named, "Geography homework")
+    store.restart_answer(question.id, "What is the capital of Italy?")
+    summary = store.conversation(named)
+    assert summary is not None and summary.title == "Geography homework"

@@ -147,7 +147,23 @@ def test_question_too_long_for_the_window_is_refused() -> None:
     assert "200 tokens" in message
     assert "context window of 256" in message
     assert "(64 tokens)" in message
-    assert "Maximum answer length" in message
+    assert "maximum answer length" in message
+
+
+def test_a_question_bigger_than_the_whole_window_gets_only_advice_that_helps() -> None:
+    with pytest.raises(QuestionTooLongError) as raised:
+        fit_to_context(
+            system_prompt=SYSTEM,
+            history=(),
+            question=" ".join(["word"] * 300),
+            prompt_format=PLAIN,
+            count_tokens=words,
+            n_ctx=256,
+            max_tokens=64,
+        )
+    message = str(raised.value)
+    assert "shorten the message" in message
+    assert "maximum answer length" not in message
 
 
 def test_room_for_the_answer_counts_against_the_window() -> None:

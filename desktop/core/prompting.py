@@ -77,12 +77,12 @@ class PlainTranscriptFormat:
 
     A base model has never been taught a turn format, so the most robust thing is text it has
     seen countless times on the web: "User:" and "Assistant:" lines. Generation stops as soon as
-    the model starts writing the user's next line, or at the first blank line: a base model that
-    goes on past one paragraph is inventing the rest of the conversation.
+    the answer's line ends: measured on Gemma 3 270M, what a base model writes after its first
+    line is the user's next turn or its own instructions repeated, not more answer.
     """
 
     name = "plain transcript (the model has no chat template)"
-    stop_strings: tuple[str, ...] = ("\nUser:", "\nQuestion:", "\n\n")
+    stop_strings: tuple[str, ...] = ("\n",)
 
     def render(self, messages: Sequence[ChatMessage]) -> str:
         parts: list[str] = []

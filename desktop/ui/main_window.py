@@ -63,7 +63,7 @@ def templateless_notice(name: str) -> str:
     return (
         f"<b>{name} has no chat template</b>: it is a base model, not tuned for conversation. "
         "Folio prompts it with a plain “User: / Assistant:” transcript and ends each answer at "
-        "its first blank line; expect it to continue text rather than follow instructions. An "
+        "the end of its first line; expect it to continue text rather than follow instructions. An "
         "<i>instruct</i> model chats far better."
     )
 
@@ -75,7 +75,8 @@ class ElidedLabel(QLabel):
         super().__init__(parent)
         self._full_text = ""
         self.setMinimumWidth(40)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Takes its full width when there is room, shrinks (with “…”) when there is not.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
     def setText(self, text: str) -> None:  # noqa: N802
@@ -189,8 +190,9 @@ class MainWindow(QMainWindow):
         header.setObjectName("chatHeader")
         header_layout = QHBoxLayout(header)
         header_layout.setContentsMargins(16, 10, 12, 10)
-        header_layout.addWidget(self.title_label, 3)
-        header_layout.addWidget(self.model_label, 2)
+        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        header_layout.addWidget(self.title_label, 1)
+        header_layout.addWidget(self.model_label)
         header_layout.addWidget(self.open_model_button)
 
         # Two notices: what the loaded model is like (stays), and the latest problem (goes away

@@ -436,22 +436,6 @@ class ConversationStore:
                 (self._now(), row["conversation_id"]),
             )
 
-    def edit_message(self, message_id: int, content: str) -> None:
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT m.conversation_id FROM messages AS m"
-                " JOIN conversations AS c ON c.id = m.conversation_id"
-                " WHERE m.id = ? AND c.deleted_at IS NULL",
-                (message_id,),
-            ).fetchone()
-            if row is None:
-                raise LookupError(f"Message {message_id} does not exist or its chat was deleted.")
-            conn.execute("UPDATE messages SET content = ? WHERE id = ?", (content, message_id))
-            conn.execute(
-                "UPDATE conversations SET updated_at = ? WHERE id = ?",
-                (self._now(), row["conversation_id"]),
-            )
-
     def restart_answer(
         self, question_id: int, new_text: str | None = None, meta: Mapping[str, Any] | None = None
     ) -> Message:

@@ -244,7 +244,7 @@ def test_blank_search_lists_every_chat(store: ConversationStore) -> None:
 def test_edited_text_is_what_search_finds(store: ConversationStore) -> None:
     chat = store.create_conversation("Edits")
     question = store.add_message(chat, Role.USER, "What about zebras?")
-    store.edit_message(question.id, "What about giraffes?")
+    store.restart_answer(question.id, "What about giraffes?")
     assert store.search("zebras") == []
     assert [c.id for c in store.search("giraffes")] == [chat]
     edited = store.message(question.id)
@@ -383,7 +383,7 @@ def test_missing_chats_read_as_empty_and_refuse_writes(store: ConversationStore)
     with pytest.raises(LookupError):
         store.begin_assistant_message(missing)
     with pytest.raises(LookupError):
-        store.edit_message(missing, "text")
+        store.restart_answer(missing, "text")
     with pytest.raises(LookupError):
         store.set_settings(missing, {"temperature": 1.0})
 

@@ -27,6 +27,13 @@ def send(qtbot: QtBot, window: MainWindow, text: str, timeout: int = 60_000) -> 
         qtbot.keyClick(window.composer, Qt.Key.Key_Return)
 
 
+def start_long_answer(qtbot: QtBot, window: MainWindow) -> None:
+    """Ask for a long answer and return once its first words are on screen."""
+    window.composer.setPlainText(LONG_ANSWER)
+    with qtbot.waitSignal(window.controller.stream_text, timeout=60_000):
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+
+
 def current(window: MainWindow) -> int:
     conversation = window.controller.current_conversation
     assert conversation is not None
@@ -108,9 +115,7 @@ def test_stop_ends_the_stream_at_once_and_keeps_the_partial_answer(
     qtbot: QtBot, make_window: WindowFactory
 ):
     window = make_window(max_tokens=400, temperature=0.8)
-    window.composer.setPlainText(LONG_ANSWER)
-    with qtbot.waitSignal(window.controller.stream_text, timeout=60_000):
-        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    start_long_answer(qtbot, window)
     assert window.send_button.text() == "Stop"
 
     stopped_at = time.monotonic()
@@ -127,9 +132,7 @@ def test_stop_ends_the_stream_at_once_and_keeps_the_partial_answer(
 
 def test_escape_stops_generation(qtbot: QtBot, make_window: WindowFactory):
     window = make_window(max_tokens=400, temperature=0.8)
-    window.composer.setPlainText(LONG_ANSWER)
-    with qtbot.waitSignal(window.controller.stream_text, timeout=60_000):
-        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    start_long_answer(qtbot, window)
     with qtbot.waitSignal(window.controller.busy_changed, timeout=10_000):
         qtbot.keyClick(window.composer, Qt.Key.Key_Escape)
     assert messages(window)[-1].status == MessageStatus.INTERRUPTED
@@ -308,9 +311,7 @@ def test_everything_survives_quitting_and_reopening(qtbot: QtBot, make_window: W
 
 def test_closing_mid_answer_saves_it_as_interrupted(qtbot: QtBot, make_window: WindowFactory):
     window = make_window(max_tokens=400, temperature=0.8)
-    window.composer.setPlainText(LONG_ANSWER)
-    with qtbot.waitSignal(window.controller.stream_text, timeout=60_000):
-        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    start_long_answer(qtbot, window)
     conversation = current(window)
     store = window._store
     window.close()
@@ -324,9 +325,7 @@ def test_deleting_the_chat_being_answered_stops_it_and_undo_brings_it_back(
     qtbot: QtBot, make_window: WindowFactory
 ):
     window = make_window(max_tokens=400, temperature=0.8)
-    window.composer.setPlainText(LONG_ANSWER)
-    with qtbot.waitSignal(window.controller.stream_text, timeout=60_000):
-        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    start_long_answer(qtbot, window)
     conversation = current(window)
 
     with qtbot.waitSignal(window.controller.busy_changed, timeout=10_000):

@@ -5,7 +5,8 @@ Same model file, same threads, same context, same prompt and sampling; runs inte
 includes everything the chat pays for: prompt rendering and fitting, per-token cancel checks, stop
 sequence scanning and UTF-8-safe detokenisation.
 
-    python -m benchmarks.engine_vs_binding [--model PATH] [--rounds 5] [--tokens 128] [--json]
+    python -m benchmarks.engine_vs_binding [--model PATH] [--rounds 5] [--tokens 128]
+                                           [--threads N] [--json]
 """
 
 from __future__ import annotations
@@ -64,13 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=0, help="0: Folio's default")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     model = args.model or starter_model_path()
     if model is None:
         print("no model: pass --model", file=sys.stderr)
         return 2
-    threads = default_threads()
+    threads = args.threads or default_threads()
     n_ctx = 2048
 
     from llama_cpp import Llama

@@ -92,6 +92,26 @@ def build_parser() -> argparse.ArgumentParser:
         '"tokens_per_s"}} at the end instead of streaming text.',
     )
     _add_setting_options(ask)
+
+    index = commands.add_parser(
+        "index", help="Add files or folders to the document library and index them."
+    )
+    index.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    index.add_argument("--json", action="store_true", help="Print one JSON report at the end.")
+
+    library = commands.add_parser("library", help="List the documents in the library.")
+    library.add_argument("--json", action="store_true")
+
+    search = commands.add_parser("search", help="Search the library; best passages first.")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=10, help="How many passages (default 10).")
+    search.add_argument("--json", action="store_true")
+
+    evaluate = commands.add_parser(
+        "eval", help="Page-level recall@1/3/5/10 and MRR@10 of library search on a QA file."
+    )
+    evaluate.add_argument("qa_file", type=Path, metavar="QA.jsonl")
+    evaluate.add_argument("--json", action="store_true")
     return parser
 
 
@@ -105,7 +125,9 @@ def run_cli(argv: Sequence[str]) -> int:
         setup_logging(paths.log_file)
         if args.command == "ask":
             return _ask(args, paths.settings_file)
-        raise UsageError(f"unknown command {args.command}")
+        from desktop import documents_cli
+
+        return documents_cli.run(args, paths)
     except UsageError as exc:
         print(f"folio: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,0 +1,1 @@
+"""Documents: extraction, chunking, indexing and the library."""

@@ -1,0 +1,203 @@
+"""Page-aware chunking that keeps each passage's place in its document.
+
+A chunk never crosses a page, so every citation points at one physical page. Each chunk also
+carries a context line — the document's name and title and the section heading it sits under —
+that is embedded and keyword-indexed with it but not shown as the passage: generic wording ("net
+revenue increased") then still belongs to the right company's filing and the right section.
+Lines are never split, so table rows stay whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from desktop.core.documents.extract import PageText
+
+# About a paragraph: measured on the evaluation set, 600/100 found the evidence page in the top
+# five for 81% of questions against 78% for 900/150 (hybrid search, one result per page).
+TARGET_CHARS = 600
+OVERLAP_CHARS = 100
+# A page with less text than this (a blank page, a figure without a caption) gives no chunk.
+MIN_CHUNK_CHARS = 20
+MAX_HEADING_CHARS = 90
+
+_NUMBERED_HEADING = re.compile(
+    r"^(?:(?:item|part|section|chapter|article|note|appendix|schedule)\s+[\divxlc]+[a-z]?\b"
+    r"|\d+(?:\.\d+)*\.?\s+[A-Z])",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'&-]*")
+_SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to"}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    document_id: str
+    page_start: int
+    page_end: int
+    page_label: str
+    char_start: int
+    char_end: int
+    section: str
+    text: str
+    context: str
+
+    @property
+    def indexed_text(self) -> str:
+        """What the embedder and the keyword index see: the context line, then the passage."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
+
+
+def looks_like_heading(line: str) -> bool:
+    """Short, unpunctuated lines that are numbered, in capitals, or in title case."""
+    line = line.strip()
+    if not (3 <= len(line) <= MAX_HEADING_CHARS) or line.endswith((".", ",", ";", ":")):
+        return bool(_NUMBERED_HEADING.match(line)) and len(line) <= MAX_HEADING_CHARS
+    if sum(character.isdigit() for character in line) > len(line) / 3:
+        return False  # a table row or a figure, not a heading
+    if _NUMBERED_HEADING.match(line):
+        return True
+    words = _WORD.findall(line)
+    if not words:
+        return False
+    letters = "".join(words)
+    if letters.isupper() and len(letters) >= 4:
+        return True
+    significant = [word for word in words if word.lower() not in _SMALL_WORDS]
+    capitalised = sum(word[0].isupper() for word in significant)
+    return len(words) >= 2 and bool(significant) and capitalised == len(significant)
+
+
+def chunk_pages(
+    pages: Iterable[PageText],
+    *,
+    document_id: str,
+    document_name: str,
+    title: str = "",
+    target_chars: int = TARGET_CHARS,
+    overlap_chars: int = OVERLAP_CHARS,
+) -> Iterator[Chunk]:
+    """Chunks of about ``target_chars`` per page, overlapping by about ``overlap_chars``."""
+    if not any(character.isalpha() for character in title):
+        title = ""  # an accession number or a date is not a title
+    heading_prefix = (
+        document_name if not title or title == document_name else f"{document_name} — {title}"
+    )
+    section = ""
+    running = _RunningLines()
+    for page in pages:
+        lines = _lines_with_offsets(page.text)
+        running.observe(lines)
+        if sum(len(text.strip()) for text, _ in lines) < MIN_CHUNK_CHARS:
+            continue
+        chunk_number = 0
+        start = 0
+        while start < len(lines):
+            end, size = start, 0
+            while end < len(lines) and (size < target_chars or end == start):
+                size += len(lines[end][0]) + 1
+                end += 1
+            # Prefer to end just before a heading or at a blank line in the last third.
+            for candidate in range(end - 1, start + max(1, (end - start) * 2 // 3), -1):
+                text = lines[candidate][0].strip()
+                if not text or looks_like_heading(text):
+                    end = candidate
+                    break
+            if running.is_running(section):
+                # It looked like a heading until it turned up on page after page.
+                section = ""
+            section_at_start = section
+            for text, _ in lines[start:end]:
+                if looks_like_heading(text) and not running.is_running(text):
+                    section = text.strip()
+            body_lines = [text for text, _ in lines[start:end]]
+            body = "\n".join(body_lines).strip()
+            if len(body) >= MIN_CHUNK_CHARS or (start == 0 and body):
+                first_heading = _first_heading(
+                    [line for line in body_lines if not running.is_running(line)]
+                )
+                chunk_section = first_heading or section_at_start
+                context = " — ".join(part for part in (heading_prefix, chunk_section) if part)
+                char_start = lines[start][1]
+                last_text, last_offset = lines[end - 1]
+                yield Chunk(
+                    id=f"{document_id[:16]}:{page.number}:{chunk_number}",
+                    document_id=document_id,
+                    page_start=page.number,
+                    page_end=page.number,
+                    page_label=page.label,
+                    char_start=char_start,
+                    char_end=last_offset + len(last_text),
+                    section=chunk_section,
+                    text=body,
+                    context=context,
+                )
+                chunk_number += 1
+            if end >= len(lines):
+                break
+            start = _overlap_start(lines, start, end, overlap_chars)
+
+
+class _RunningLines:
+    """Lines that open or close page after page (“Table of Contents”, a report's name, a page
+    footer) are page furniture, not section headings. Seen at the edge of three pages, a line
+    counts as furniture from then on; this works while pages stream in, one at a time."""
+
+    EDGE_LINES = 2
+    TIMES = 3
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def observe(self, lines: list[tuple[str, int]]) -> None:
+        texts = [text.strip() for text, _ in lines if text.strip()]
+        edges = set(texts[: self.EDGE_LINES] + texts[-self.EDGE_LINES :])
+        for text in edges:
+            key = _furniture_key(text)
+            self._seen[key] = self._seen.get(key, 0) + 1
+
+    def is_running(self, line: str) -> bool:
+        return self._seen.get(_furniture_key(line.strip()), 0) >= self.TIMES
+
+
+def _furniture_key(line: str) -> str:
+    # A long running line (“Acme Corp | 2017 Form 10-K | 21”) differs from page to page only by
+    # its page number. A short numbered line (“Chapter 3”, “Item 7”) is a heading in its own
+    # right, so it must match exactly.
+    text = line.lower()
+    return re.sub(r"\d+", "#", text) if len(text.split()) > 3 else text
+
+
+def _lines_with_offsets(text: str) -> list[tuple[str, int]]:
+    lines: list[tuple[str, int]] = []
+    offset = 0
+    for line in text.split("\n"):
+        lines.append((line, offset))
+        offset += len(line) + 1
+    while lines and not lines[-1][0].strip():
+        lines.pop()
+    return lines
+
+
+def _first_heading(lines: list[str]) -> str:
+    for line in lines[:3]:
+        if looks_like_heading(line):
+            return line.strip()
+    return ""
+
+
+def _overlap_start(lines: list[tuple[str, int]], start: int, end: int, overlap: int) -> int:
+    """Back up whole lines from ``end`` until about ``overlap`` characters repeat."""
+    if overlap <= 0:
+        return end
+    size = 0
+    begin = end
+    while begin - 1 > start and size < overlap:
+        begin -= 1
+        size += len(lines[begin][0]) + 1
+    if looks_like_heading(lines[end][0]) if end < len(lines) else False:
+        return end  # a new section starts here: no need to repeat the old one
+    return max(begin, start + 1)

@@ -1,0 +1,369 @@
+"""Where chunks are found again: SQLite FTS5 for words, Chroma for meaning, fused by rank.
+
+Keyword search catches exact names, numbers and rare terms that embeddings blur; vectors catch
+paraphrases that share no words. Reciprocal-rank fusion combines the two rankings without having to
+calibrate BM25 scores against cosine similarities.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from desktop.core.documents.chunking import Chunk
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+# How many candidates each ranking contributes before fusion.
+CANDIDATES = 50
+COLLECTION = "chunks"
+
+_TOKEN = re.compile(r"[\w$%.-]+", re.UNICODE)
+_STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its
+    itself just me more most my myself no nor not now of off on once only or other our ours out
+    over own same she should so some such than that the their theirs them then there these they
+    this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours according based give describe explain
+    """.split()  # noqa: SIM905 (a word list reads better as prose)
+)
+
+CHUNK_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS chunks (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        document_id TEXT NOT NULL,
+        page_start INTEGER NOT NULL,
+        page_end INTEGER NOT NULL,
+        page_label TEXT NOT NULL,
+        char_start INTEGER NOT NULL,
+        char_end INTEGER NOT NULL,
+        section TEXT NOT NULL,
+        text TEXT NOT NULL,
+        context TEXT NOT NULL,
+        embedded INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (document_id)",
+    """
+    CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+        context, text, content='chunks', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts (rowid, context, text) VALUES (new.rowid, new.context, new.text);
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts (chunks_fts, rowid, context, text)
+        VALUES ('delete', old.rowid, old.context, old.text);
+    END
+    """,
+)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    document_id: str
+    page_start: int
+    page_end: int
+    page_label: str
+    char_start: int
+    char_end: int
+    section: str
+    text: str
+    context: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chunk: StoredChunk
+    score: float
+    keyword_rank: int | None
+    vector_rank: int | None
+    similarity: float | None
+
+
+def query_terms(query: str) -> list[str]:
+    """Words worth matching: lowercased, stopwords and one-letter tokens dropped, de-duplicated."""
+    seen: dict[str, None] = {}
+    for raw in _TOKEN.findall(query.lower()):
+        token = raw.strip(".-")
+        if len(token) > 1 and token not in _STOPWORDS:
+            seen.setdefault(token, None)
+    return list(seen)
+
+
+def reciprocal_rank_fusion(
+    rankings: Mapping[str, Sequence[str]], weights: Mapping[str, float], k: int = RRF_K
+) -> list[tuple[str, float]]:
+    scores: dict[str, float] = {}
+    for name, ranking in rankings.items():
+        weight = weights.get(name, 1.0)
+        for rank, item in enumerate(ranking):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank + 1)
+    return sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
+
+
+class KeywordIndex:
+    """BM25 over chunk text and context, in the library's SQLite file."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._conn = connection
+        with self._conn:
+            for statement in CHUNK_SCHEMA:
+                self._conn.execute(statement)
+
+    def add(self, chunks: Iterable[Chunk]) -> None:
+        chunks = list(chunks)
+        with self._conn:
+            # A plain DELETE fires the trigger that removes old words from the full-text index;
+            # INSERT OR REPLACE would not, and the old words would stay findable.
+            self._conn.executemany("DELETE FROM chunks WHERE id = ?", [(c.id,) for c in chunks])
+            self._conn.executemany(
+                "INSERT INTO chunks (id, document_id, page_start, page_end, page_label,"
+                " char_start, char_end, section, text, context)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        c.id,
+                        c.document_id,
+                        c.page_start,
+                        c.page_end,
+                        c.page_label,
+                        c.char_start,
+                        c.char_end,
+                        c.section,
+                        c.text,
+                        c.context,
+                    )
+                    for c in chunks
+                ],
+            )
+
+    def mark_embedded(self, chunk_ids: Sequence[str]) -> None:
+        with self._conn:
+            self._conn.executemany(
+                "UPDATE chunks SET embedded = 1 WHERE id = ?", [(i,) for i in chunk_ids]
+            )
+
+    def remove_document(self, document_id: str) -> list[str]:
+        with self._conn:
+            ids = [
+                row[0]
+                for row in self._conn.execute(
+                    "SELECT id FROM chunks WHERE document_id = ?", (document_id,)
+                )
+            ]
+            self._conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        return ids
+
+    def search(self, query: str, limit: int, documents: Sequence[str] | None = None) -> list[str]:
+        terms = query_terms(query)
+        if not terms:
+            return []
+        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        sql = (
+            "SELECT c.id FROM chunks_fts JOIN chunks AS c ON c.rowid = chunks_fts.rowid"
+            " WHERE chunks_fts MATCH ?"
+        )
+        parameters: list[Any] = [match]
+        if documents is not None:
+            sql += f" AND c.document_id IN ({','.join('?' * len(documents))})"
+            parameters.extend(documents)
+        # The context (document, section) counts twice as much as a word in the passage.
+        sql += " ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?"
+        parameters.append(limit)
+        try:
+            return [row[0] for row in self._conn.execute(sql, parameters)]
+        except sqlite3.OperationalError:
+            log.exception("keyword search failed for %r", query)
+            return []
+
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+        if not chunk_ids:
+            return {}
+        rows = self._conn.execute(
+            "SELECT id, document_id, page_start, page_end, page_label, char_start, char_end,"
+            f" section, text, context FROM chunks WHERE id IN ({','.join('?' * len(chunk_ids))})",
+            list(chunk_ids),
+        ).fetchall()
+        return {row[0]: StoredChunk(*row) for row in rows}
+
+    def count(self, document_id: str) -> int:
+        return int(
+            self._conn.execute(
+                "SELECT COUNT(*) FROM chunks WHERE document_id = ?", (document_id,)
+            ).fetchone()[0]
+        )
+
+    def unembedded(self, document_id: str) -> list[StoredChunk]:
+        rows = self._conn.execute(
+            "SELECT id, document_id, page_start, page_end, page_label, char_start, char_end,"
+            " section, text, context FROM chunks WHERE document_id = ? AND embedded = 0"
+            " ORDER BY rowid",
+            (document_id,),
+        ).fetchall()
+        return [StoredChunk(*row) for row in rows]
+
+
+class VectorIndex:
+    """A Chroma collection in cosine space; Folio computes the vectors itself."""
+
+    def __init__(self, folder: Path, embed_query: Callable[[str], npt.NDArray[np.float32]]):
+        # Chroma's telemetry is off in two ways: the environment (read at import) and Settings.
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self._client = chromadb.PersistentClient(
+            path=str(folder), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        self._collection = self._client.get_or_create_collection(
+            COLLECTION,
+            embedding_function=_folio_embedding_function(embed_query),
+            metadata={"hnsw:space": "cosine"},
+        )
+        self._embed_query = embed_query
+
+    def add(
+        self, chunk_ids: Sequence[str], documents: Sequence[str], vectors: npt.NDArray[np.float32]
+    ) -> None:
+        if not chunk_ids:
+            return
+        self._collection.upsert(
+            ids=list(chunk_ids),
+            embeddings=vectors.astype(np.float32),
+            metadatas=[{"document_id": document} for document in documents],
+        )
+
+    def remove(self, chunk_ids: Sequence[str]) -> None:
+        if chunk_ids:
+            self._collection.delete(ids=list(chunk_ids))
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def search(
+        self, query: str, limit: int, documents: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first."""
+        total = self.count()
+        if total == 0:
+            return []
+        vector = self._embed_query(query)
+        where: Any = None
+        if documents is not None:
+            if not documents:
+                return []
+            where = {"document_id": {"$in": list(documents)}}
+        result = self._collection.query(
+            query_embeddings=[vector.astype(np.float32).tolist()],
+            n_results=min(limit, total),
+            where=where,
+            include=["distances"],
+        )
+        ids = result["ids"][0]
+        distances = (result.get("distances") or [[1.0] * len(ids)])[0]
+        return [
+            (chunk_id, 1.0 - float(distance))
+            for chunk_id, distance in zip(ids, distances, strict=True)
+        ]
+
+
+def _folio_embedding_function(embed_query: Callable[[str], npt.NDArray[np.float32]]) -> Any:
+    """Chroma insists on an embedding function; its default one downloads a model, so Folio
+    hands it its own (vectors are otherwise always passed in explicitly)."""
+    from chromadb import Documents, EmbeddingFunction, Embeddings
+
+    class FolioEmbeddingFunction(EmbeddingFunction[Documents]):
+        def __init__(self) -> None:
+            pass
+
+        def __call__(self, input: Documents) -> Embeddings:
+            return [embed_query(text) for text in input]
+
+        @staticmethod
+        def name() -> str:
+            return "folio-local-gguf"
+
+        def get_config(self) -> dict[str, Any]:
+            return {}
+
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> FolioEmbeddingFunction:
+            return FolioEmbeddingFunction()
+
+    return FolioEmbeddingFunction()
+
+
+class HybridSearch:
+    def __init__(
+        self,
+        keywords: KeywordIndex,
+        vectors: VectorIndex,
+        keyword_weight: float = 1.0,
+        vector_weight: float = 1.0,
+    ) -> None:
+        self._keywords = keywords
+        self._vectors = vectors
+        self.keyword_weight = keyword_weight
+        self.vector_weight = vector_weight
+
+    def search(
+        self, query: str, k: int = 10, documents: Sequence[str] | None = None
+    ) -> list[SearchHit]:
+        keyword_ids = self._keywords.search(query, CANDIDATES, documents)
+        vector_hits = self._vectors.search(query, CANDIDATES, documents)
+        vector_ids = [chunk_id for chunk_id, _ in vector_hits]
+        similarity = dict(vector_hits)
+        fused = reciprocal_rank_fusion(
+            {"keyword": keyword_ids, "vector": vector_ids},
+            {"keyword": self.keyword_weight, "vector": self.vector_weight},
+        )
+        stored = self._keywords.chunks([chunk_id for chunk_id, _ in fused])
+        # One result per page: overlapping chunks of the same page would fill the list with
+        # one place in the document, and a citation points at a page anyway.
+        pages_seen: set[tuple[str, int]] = set()
+        distinct: list[tuple[str, float]] = []
+        for chunk_id, score in fused:
+            chunk = stored.get(chunk_id)
+            if chunk is None or (chunk.document_id, chunk.page_start) in pages_seen:
+                continue
+            pages_seen.add((chunk.document_id, chunk.page_start))
+            distinct.append((chunk_id, score))
+            if len(distinct) == k:
+                break
+        fused = distinct
+        keyword_rank = {chunk_id: rank for rank, chunk_id in enumerate(keyword_ids)}
+        vector_rank = {chunk_id: rank for rank, chunk_id in enumerate(vector_ids)}
+        return [
+            SearchHit(
+                chunk=stored[chunk_id],
+                score=score,
+                keyword_rank=keyword_rank.get(chunk_id),
+                vector_rank=vector_rank.get(chunk_id),
+                similarity=similarity.get(chunk_id),
+            )
+            for chunk_id, score in fused
+            if chunk_id in stored
+        ]

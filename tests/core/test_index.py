@@ -1,0 +1,399 @@
+"""Finding passages again: keyword search (SQLite FTS5), vectors (Chroma) and their fusion."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from desktop.core.documents.chunking import Chunk
+from desktop.core.documents.index import (
+    RRF_K,
+    HybridSearch,
+    KeywordIndex,
+    VectorIndex,
+    query_terms,
+    reciprocal_rank_fusion,
+)
+from desktop.core.embedder import Embedder, starter_embedder_path
+
+LEASE = "lease-document"
+REPORT = "report-document"
+SCIENCE = "science-document"
+
+PASSAGES: list[tuple[str, str, str, str]] = [
+    # (chunk id, document id, context, text)
+    (
+        "lease:1:0",
+        LEASE,
+        "Apartment Lease — Payment Terms",
+        "The tenant shall pay rent on the first day of each month by bank transfer.",
+    ),
+    (
+        "lease:2:0",
+        LEASE,
+        "Apartment Lease — Maintenance",
+        "The landlord repairs the heating system; the tenant keeps the garden tidy.",
+    ),
+    (
+        "report:1:0",
+        REPORT,
+        "ACME 2017 Annual Report — Results of Operations",
+        "Net revenue increased 12% to $4.2 billion in 2017, driven by cloud subscriptions.",
+    ),
+    (
+        "report:2:0",
+        REPORT,
+        "ACME 2017 Annual Report — Outlook",
+        "We expect to open two new data centers in Europe during 2018.",
+    ),
+    (
+        "science:1:0",
+        SCIENCE,
+        "Biology Notes — Plants",
+        "Photosynthesis converts light energy into chemical energy stored in glucose.",
+    ),
+    (
+        "science:2:0",
+        SCIENCE,
+        "Biology Notes — Museum Visit",
+        "The natural history museum is closed on Mondays and public holidays.",
+    ),
+]
+
+
+def make_chunk(chunk_id: str, document_id: str, context: str, text: str) -> Chunk:
+    page = int(chunk_id.split(":")[1])
+    return Chunk(
+        id=chunk_id,
+        document_id=document_id,
+        page_start=page,
+        page_end=page,
+        page_label=str(page),
+        char_start=0,
+        char_end=len(text),
+        section=context.split(" — ")[-1],
+        text=text,
+        context=context,
+    )
+
+
+CHUNKS = [make_chunk(*passage) for passage in PASSAGES]
+
+
+@pytest.fixture
+def keywords() -> Iterator[KeywordIndex]:
+    connection = sqlite3.connect(":memory:")
+    index = KeywordIndex(connection)
+    index.add(CHUNKS)
+    yield index
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedder]:
+    path = starter_embedder_path(tmp_path_factory.mktemp("embedder-cache"))
+    loaded = Embedder()
+    loaded.load(path).result()
+    yield loaded
+    loaded.close()
+
+
+def embed_query(embedder: Embedder, text: str) -> npt.NDArray[np.float32]:
+    vector: npt.NDArray[np.float32] = embedder.embed([text], kind="query")[0]
+    return vector
+
+
+def open_vectors(folder: Path, embedder: Embedder) -> VectorIndex:
+    return VectorIndex(folder, lambda text: embed_query(embedder, text))
+
+
+def add_vectors(vectors: VectorIndex, embedder: Embedder, chunks: list[Chunk]) -> None:
+    vectors.add(
+        [chunk.id for chunk in chunks],
+        [chunk.document_id for chunk in chunks],
+        embedder.embed([chunk.indexed_text for chunk in chunks], kind="document"),
+    )
+
+
+@pytest.fixture
+def hybrid(keywords: KeywordIndex, embedder: Embedder, tmp_path: Path) -> HybridSearch:
+    vectors = open_vectors(tmp_path / "vectors", embedder)
+    add_vectors(vectors, embedder, CHUNKS)
+    return HybridSearch(keywords, vectors)
+
+
+# Query terms
+
+
+@pytest.mark.parametrize(
+    ("query", "terms"),
+    [
+        ("What was the net revenue in 2017?", ["net", "revenue", "2017"]),
+        ("Revenue rose to $4.2 billion.", ["revenue", "rose", "$4.2", "billion"]),
+        ("Why did margins reach 50%?", ["margins", "reach", "50%"]),
+        ("According to the lease, when is RENT due?!", ["lease", "rent", "due"]),
+        ("rent, rent; RENT... rent", ["rent"]),
+        ("the of and to a", []),
+        ("?!,;:()", []),
+    ],
+)
+def test_query_terms_keep_words_and_numbers_but_not_stopwords_or_punctuation(
+    query: str, terms: list[str]
+) -> None:
+    assert query_terms(query) == terms
+
+
+# Rank fusion
+
+
+def test_a_passage_both_rankings_put_first_beats_ones_only_one_ranks_first() -> None:
+    fused = reciprocal_rank_fusion(
+        {"keyword": ["both", "keyword-only"], "vector": ["both", "vector-only"]},
+        {"keyword": 1.0, "vector": 1.0},
+    )
+
+    assert fused[0][0] == "both"
+    scores = dict(fused)
+    assert scores["both"] == pytest.approx(2 / (RRF_K + 1))
+    assert scores["keyword-only"] == pytest.approx(scores["vector-only"])
+    assert [score for _, score in fused] == sorted(scores.values(), reverse=True)
+
+
+def test_a_heavier_ranking_wins_a_tie_between_first_places() -> None:
+    rankings = {"keyword": ["k1", "shared"], "vector": ["v1", "shared"]}
+
+    fused = reciprocal_rank_fusion(rankings, {"keyword": 1.0, "vector": 2.0})
+
+    assert [item for item, _ in fused] == ["shared", "v1", "k1"]
+    assert dict(fused)["v1"] == pytest.approx(2 * dict(fused)["k1"])
+
+
+def test_fusion_of_nothing_is_nothing() -> None:
+    assert reciprocal_rank_fusion({"keyword": [], "vector": []}, {}) == []
+
+
+# Keyword index
+
+
+def test_keyword_search_finds_exact_numbers_and_names(keywords: KeywordIndex) -> None:
+    assert keywords.search("$4.2 billion", 5)[0] == "report:1:0"
+    assert keywords.search("2018", 5) == ["report:2:0"]
+    assert keywords.search("Photosynthesis", 5) == ["science:1:0"]
+
+
+def test_keyword_search_matches_the_context_line_too(keywords: KeywordIndex) -> None:
+    # "Maintenance" is only in the section heading, not in the passage.
+    assert keywords.search("maintenance", 5) == ["lease:2:0"]
+
+
+def test_keyword_search_ignores_case_and_accents(keywords: KeywordIndex) -> None:
+    keywords.add([make_chunk("cafe:1:0", "cafe", "Menu", "Crème brûlée at the Café Lumière.")])
+
+    assert keywords.search("CREME BRULEE", 5) == ["cafe:1:0"]
+    assert keywords.search("café", 5) == ["cafe:1:0"]
+
+
+def test_keyword_search_can_be_limited_to_some_documents(keywords: KeywordIndex) -> None:
+    assert set(keywords.search("tenant rent revenue", 10)) == {
+        "lease:1:0",
+        "lease:2:0",
+        "report:1:0",
+    }
+    assert keywords.search("tenant rent revenue", 10, documents=[REPORT]) == ["report:1:0"]
+    assert keywords.search("tenant rent revenue", 10, documents=[SCIENCE]) == []
+    assert keywords.search("tenant rent revenue", 10, documents=[]) == []
+
+
+def test_keyword_search_respects_the_limit(keywords: KeywordIndex) -> None:
+    assert len(keywords.search("tenant landlord revenue museum", 2)) == 2
+
+
+def test_removing_a_document_removes_its_passages_from_keyword_search(
+    keywords: KeywordIndex,
+) -> None:
+    removed = keywords.remove_document(LEASE)
+
+    assert sorted(removed) == ["lease:1:0", "lease:2:0"]
+    assert keywords.search("tenant rent landlord", 10) == []
+    assert keywords.count(LEASE) == 0
+    assert keywords.count(REPORT) == 2
+    assert keywords.chunks(["lease:1:0", "report:1:0"]).keys() == {"report:1:0"}
+    assert keywords.remove_document(LEASE) == []
+
+
+def test_stored_passages_come_back_as_they_were_added(keywords: KeywordIndex) -> None:
+    stored = keywords.chunks(["report:1:0"])["report:1:0"]
+
+    original = CHUNKS[2]
+    assert (stored.id, stored.document_id, stored.text, stored.context, stored.section) == (
+        original.id,
+        original.document_id,
+        original.text,
+        original.context,
+        original.section,
+    )
+    assert (stored.page_start, stored.page_end, stored.page_label) == (1, 1, "1")
+    assert keywords.chunks([]) == {}
+
+
+def test_passages_wait_for_vectors_until_marked_embedded(keywords: KeywordIndex) -> None:
+    assert [chunk.id for chunk in keywords.unembedded(LEASE)] == ["lease:1:0", "lease:2:0"]
+
+    keywords.mark_embedded(["lease:1:0"])
+
+    assert [chunk.id for chunk in keywords.unembedded(LEASE)] == ["lease:2:0"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "c++",
+        '"',
+        '"unbalanced quote',
+        "'single'",
+        "NEAR(rent tenant)",
+        "rent*",
+        "AND OR NOT",
+        "text:rent",
+        "context:Lease",
+        "^rent",
+        "()",
+        "-rent",
+        "the of and",
+        "",
+        "   ",
+        "💡 ≠ ∑",
+        "rent\x00tenant",
+        "契約書",
+    ],
+)
+def test_odd_queries_never_raise_or_log_errors(
+    keywords: KeywordIndex, query: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        results = keywords.search(query, 5)
+
+    assert isinstance(results, list)
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("query", ["text:rent", "NEAR(rent tenant)", "rent*", '"rent"'])
+def test_query_syntax_characters_are_searched_as_plain_words(
+    keywords: KeywordIndex, query: str
+) -> None:
+    assert keywords.search(query, 5)[0] == "lease:1:0"
+
+
+def test_re_adding_a_passage_forgets_its_old_words() -> None:
+    connection = sqlite3.connect(":memory:")
+    try:
+        index = KeywordIndex(connection)
+        index.add([make_chunk("a:1:0", "a", "Fruit", "An apple orchard in autumn.")])
+        index.add([make_chunk("a:1:0", "a", "Fruit", "A banana plantation.")])
+        index.remove_document("a")
+        index.add([make_chunk("b:1:0", "b", "Boats", "A sailing regatta on the lake.")])
+
+        assert index.search("apple orchard", 5) == []
+    finally:
+        connection.close()
+
+
+# Vectors and hybrid search
+
+
+def test_a_paraphrased_question_finds_the_passage_without_shared_words(
+    hybrid: HybridSearch, keywords: KeywordIndex
+) -> None:
+    question = "When must the monthly housing cost be settled?"
+    assert keywords.search(question, 10) == [], "no word of the question is in any passage"
+
+    hits = hybrid.search(question, k=3)
+
+    assert hits[0].chunk.id == "lease:1:0"
+    assert hits[0].keyword_rank is None
+    assert hits[0].vector_rank == 0
+    assert hits[0].similarity is not None and 0.3 < hits[0].similarity <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How much did sales grow in 2017?", "report:1:0"),
+        ("How do plants turn sunlight into sugar?", "science:1:0"),
+        ("Which days can I not visit the exhibition?", "science:2:0"),
+        ("Who fixes the radiators?", "lease:2:0"),
+    ],
+)
+def test_questions_find_the_passage_that_answers_them(
+    hybrid: HybridSearch, question: str, expected: str
+) -> None:
+    hits = hybrid.search(question, k=3)
+
+    assert hits[0].chunk.id == expected
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+
+
+def test_hybrid_search_returns_at_most_k_passages_each_once(hybrid: HybridSearch) -> None:
+    hits = hybrid.search("rent revenue museum energy", k=4)
+
+    assert len(hits) == 4
+    assert len({hit.chunk.id for hit in hits}) == 4
+
+
+def test_a_passage_found_by_both_words_and_meaning_ranks_first(hybrid: HybridSearch) -> None:
+    hits = hybrid.search("rent tenant first day of the month", k=3)
+
+    assert hits[0].chunk.id == "lease:1:0"
+    assert hits[0].keyword_rank == 0 and hits[0].vector_rank == 0
+
+
+def test_hybrid_search_can_be_limited_to_some_documents(hybrid: HybridSearch) -> None:
+    hits = hybrid.search("When is the rent due?", k=5, documents=[SCIENCE, REPORT])
+
+    assert hits
+    assert {hit.chunk.document_id for hit in hits} <= {SCIENCE, REPORT}
+    assert hybrid.search("When is the rent due?", k=5, documents=[]) == []
+
+
+def test_removed_passages_are_no_longer_found_by_meaning(
+    embedder: Embedder, keywords: KeywordIndex, tmp_path: Path
+) -> None:
+    vectors = open_vectors(tmp_path / "vectors", embedder)
+    add_vectors(vectors, embedder, CHUNKS)
+    question = "When is the rent due?"
+    assert vectors.search(question, 3)[0][0] == "lease:1:0"
+
+    vectors.remove(keywords.remove_document(LEASE))
+
+    assert vectors.count() == len(CHUNKS) - 2
+    found = [chunk_id for chunk_id, _ in vectors.search(question, 10)]
+    assert found and not {"lease:1:0", "lease:2:0"} & set(found)
+    hits = HybridSearch(keywords, vectors).search(question, k=10)
+    assert hits and all(hit.chunk.document_id != LEASE for hit in hits)
+
+
+def test_vectors_survive_reopening_the_folder(embedder: Embedder, tmp_path: Path) -> None:
+    first = open_vectors(tmp_path / "vectors", embedder)
+    add_vectors(first, embedder, CHUNKS[:3])
+    del first
+
+    reopened = open_vectors(tmp_path / "vectors", embedder)
+
+    assert reopened.count() == 3
+    assert reopened.search("When is the rent due?", 1)[0][0] == "lease:1:0"
+
+
+def test_an_empty_vector_index_finds_nothing(embedder: Embedder, tmp_path: Path) -> None:
+    vectors = open_vectors(tmp_path / "vectors", embedder)
+
+    assert vectors.count() == 0
+    assert vectors.search("anything at all", 5) == []
+    vectors.remove([])
+    vectors.add([], [], np.zeros((0, 384), dtype=np.float32))
+    assert vectors.count() == 0

@@ -16,6 +16,7 @@ import pytest
 # Must be set before any Qt import: tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from desktop.core.embedder import Embedder, starter_embedder_path
 from desktop.core.engine import ChatEngine, LoadOptions
 from desktop.core.models import starter_model_path, templateless_model_path
 
@@ -112,3 +113,17 @@ def starter_engine(starter_model: Path) -> Iterator[ChatEngine]:
     engine.load(starter_model, LoadOptions(context_length=2048)).result()
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def starter_embedder_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """all-MiniLM-L6-v2 converted to GGUF once for the run, as the app does at first use."""
+    return starter_embedder_path(tmp_path_factory.mktemp("embedder-cache"))
+
+
+@pytest.fixture(scope="session")
+def embedder(starter_embedder_file: Path) -> Iterator[Embedder]:
+    loaded = Embedder()
+    loaded.load(starter_embedder_file).result()
+    yield loaded
+    loaded.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import gguf
@@ -19,19 +18,6 @@ from desktop.core.embedder import (
 from desktop.core.embedder_convert import ConversionError, convert_sentence_transformer
 from desktop.core.engine import ModelLoadError
 from desktop.core.gguf_file import GGUFInfo, read_gguf_info
-
-
-@pytest.fixture(scope="session")
-def starter_embedder_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return starter_embedder_path(tmp_path_factory.mktemp("embedder-cache"))
-
-
-@pytest.fixture(scope="module")
-def embedder(starter_embedder_file: Path) -> Iterator[Embedder]:
-    loaded = Embedder()
-    loaded.load(starter_embedder_file).result()
-    yield loaded
-    loaded.close()
 
 
 def test_the_converted_starter_is_a_bert_gguf_with_mean_pooling(

@@ -20,7 +20,7 @@ from desktop.core.documents.index import (
     query_terms,
     reciprocal_rank_fusion,
 )
-from desktop.core.embedder import Embedder, starter_embedder_path
+from desktop.core.embedder import Embedder
 
 LEASE = "lease-document"
 REPORT = "report-document"
@@ -93,15 +93,6 @@ def keywords() -> Iterator[KeywordIndex]:
     index.add(CHUNKS)
     yield index
     connection.close()
-
-
-@pytest.fixture(scope="module")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedder]:
-    path = starter_embedder_path(tmp_path_factory.mktemp("embedder-cache"))
-    loaded = Embedder()
-    loaded.load(path).result()
-    yield loaded
-    loaded.close()
 
 
 def embed_query(embedder: Embedder, text: str) -> npt.NDArray[np.float32]:

@@ -19,7 +19,7 @@ from desktop.core.documents.library import (
     Library,
     LibraryHit,
 )
-from desktop.core.embedder import Embedder, starter_embedder_path
+from desktop.core.embedder import Embedder
 from tests.core.test_extract import encrypt_pdf, make_pdf
 
 LEASE_PAGES = [
@@ -48,15 +48,6 @@ TRAVEL_PAGES = [
     "DAY TWO\nA guided walk through the old town ends at the fortress on the hill.",
     "DAY THREE\nThe lake cruise departs from the pier in St. Wolfgang at ten.",
 ]
-
-
-@pytest.fixture(scope="module")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedder]:
-    path = starter_embedder_path(tmp_path_factory.mktemp("embedder-cache"))
-    loaded = Embedder()
-    loaded.load(path).result()
-    yield loaded
-    loaded.close()
 
 
 @pytest.fixture

@@ -80,22 +80,8 @@ CHUNK_SCHEMA = (
 
 
 @dataclass(frozen=True)
-class StoredChunk:
-    id: str
-    document_id: str
-    page_start: int
-    page_end: int
-    page_label: str
-    char_start: int
-    char_end: int
-    section: str
-    text: str
-    context: str
-
-
-@dataclass(frozen=True)
 class SearchHit:
-    chunk: StoredChunk
+    chunk: Chunk
     score: float
     keyword_rank: int | None
     vector_rank: int | None
@@ -198,7 +184,7 @@ class KeywordIndex:
             log.exception("keyword search failed for %r", query)
             return []
 
-    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         if not chunk_ids:
             return {}
         rows = self._conn.execute(
@@ -206,7 +192,7 @@ class KeywordIndex:
             f" section, text, context FROM chunks WHERE id IN ({','.join('?' * len(chunk_ids))})",
             list(chunk_ids),
         ).fetchall()
-        return {row[0]: StoredChunk(*row) for row in rows}
+        return {row[0]: Chunk(*row) for row in rows}
 
     def count(self, document_id: str) -> int:
         return int(
@@ -215,14 +201,15 @@ class KeywordIndex:
             ).fetchone()[0]
         )
 
-    def unembedded(self, document_id: str) -> list[StoredChunk]:
+    def unembedded(self, document_id: str) -> list[Chunk]:
+        """The document's chunks that have no vector yet, in document order."""
         rows = self._conn.execute(
             "SELECT id, document_id, page_start, page_end, page_label, char_start, char_end,"
             " section, text, context FROM chunks WHERE document_id = ? AND embedded = 0"
             " ORDER BY rowid",
             (document_id,),
         ).fetchall()
-        return [StoredChunk(*row) for row in rows]
+        return [Chunk(*row) for row in rows]
 
 
 class VectorIndex:

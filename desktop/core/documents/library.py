@@ -39,7 +39,6 @@ from desktop.core.documents.index import (
     HybridSearch,
     KeywordIndex,
     SearchHit,
-    StoredChunk,
     VectorIndex,
 )
 from desktop.core.embedder import Embedder
@@ -110,7 +109,7 @@ class IndexProgress:
 @dataclass(frozen=True)
 class LibraryHit:
     document: DocumentRecord
-    chunk: StoredChunk
+    chunk: Chunk
     score: float
     similarity: float | None
 
@@ -256,7 +255,8 @@ class Library:
                     document.id, DocumentStatus.QUEUED, "Indexing was stopped before the end."
                 )
             self._update(document.id, status=DocumentStatus.EMBEDDING)
-            self._embed(pending)
+            # Whatever has no vector yet: the last partial batch.
+            self._embed(self.keywords.unembedded(document.id))
         if characters < MIN_DOCUMENT_CHARS:
             self._discard_chunks(document.id)
             return self._set_status(

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import gguf
@@ -171,20 +169,6 @@ def test_version(folio_home: Path) -> None:
     assert run.stdout.strip() == f"folio {__version__}"
 
 
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """run_cli sets up file logging on the root logger; put it back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
-
-
-@pytest.mark.usefixtures("restore_logging")
 def test_run_cli_reports_bad_input_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code = run_cli(["ask", CAPITAL, "--max-tokens", "3"])
     captured = capsys.readouterr()

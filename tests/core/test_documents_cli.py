@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 import random
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +30,6 @@ REPORT_PAGES = [
     "We expect to open two new data centers in Europe next year.\n"
     "Hiring will focus on engineers in Dublin and Frankfurt.",
 ]
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """run_cli sets up file logging on the root logger; put it back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
 
 
 class Folio:

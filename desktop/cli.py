@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from desktop import __version__
 from desktop.core.config import (
@@ -26,7 +26,11 @@ from desktop.core.config import (
     load_settings,
 )
 from desktop.core.logs import setup_logging
-from desktop.core.paths import app_paths
+from desktop.core.paths import AppPaths, app_paths
+
+if TYPE_CHECKING:
+    from desktop.core.engine import ChatEngine, ModelInfo, SamplingParams
+    from desktop.core.rag import GroundedQuestion, Source
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         help='Print one JSON object {"answer", "model", "timings": {"ttft_s", "tokens", '
         '"tokens_per_s"}} at the end instead of streaming text.',
     )
+    ask.add_argument(
+        "--docs",
+        action="store_true",
+        help="Answer from the document library, citing the passages used as [n] with their "
+        'file and page (--json adds "citations").',
+    )
     _add_setting_options(ask)
 
     index = commands.add_parser(
@@ -124,7 +134,7 @@ def run_cli(argv: Sequence[str]) -> int:
         paths = app_paths().ensure()
         setup_logging(paths.log_file)
         if args.command == "ask":
-            return _ask(args, paths.settings_file)
+            return _ask(args, paths)
         from desktop import documents_cli
 
         return documents_cli.run(args, paths)
@@ -151,7 +161,7 @@ def _settings_from(args: argparse.Namespace, settings_file: Path) -> Settings:
         raise UsageError(str(exc)) from None
 
 
-def _ask(args: argparse.Namespace, settings_file: Path) -> int:
+def _ask(args: argparse.Namespace, paths: AppPaths) -> int:
     from desktop.core.engine import (
         ChatEngine,
         ChatRequest,
@@ -162,7 +172,7 @@ def _ask(args: argparse.Namespace, settings_file: Path) -> int:
     from desktop.core.models import starter_model_path
     from desktop.core.prompting import QuestionTooLongError
 
-    settings = _settings_from(args, settings_file)
+    settings = _settings_from(args, paths.settings_file)
     question = args.question
     if not question.strip():
         raise UsageError("the question is empty")
@@ -179,11 +189,20 @@ def _ask(args: argparse.Namespace, settings_file: Path) -> int:
     cancel = threading.Event()
     try:
         info = engine.load(model_path, LoadOptions.from_settings(settings.model)).result()
+        params = SamplingParams.from_settings(settings.generation)
         request = ChatRequest(
-            question=question,
-            system_prompt=settings.generation.system_prompt,
-            params=SamplingParams.from_settings(settings.generation),
+            question=question, system_prompt=settings.generation.system_prompt, params=params
         )
+        grounded = None
+        if args.docs:
+            grounded = _ground(
+                question, settings.generation.system_prompt, engine, info, params, paths
+            )
+            if not grounded.relevant:
+                return _print_not_in_library(info.name, args.json)
+            request = ChatRequest(
+                question=grounded.prompt, system_prompt=grounded.system_prompt, params=params
+            )
         stream = engine.stream(request, cancel)
         try:
             for piece in stream:
@@ -200,29 +219,84 @@ def _ask(args: argparse.Namespace, settings_file: Path) -> int:
     finally:
         engine.close()
 
+    sources = grounded.sources if grounded is not None else ()
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "answer": result.text.strip(),
-                    "model": info.name,
-                    "timings": {
-                        "ttft_s": round(result.ttft_s, 4),
-                        "tokens": result.completion_tokens,
-                        "tokens_per_s": round(result.tokens_per_s, 2),
-                    },
-                    "finish_reason": result.finish_reason,
-                    "seed": result.seed,
-                },
-                ensure_ascii=False,
-            )
-        )
+        reply: dict[str, Any] = {
+            "answer": result.text.strip(),
+            "model": info.name,
+            "timings": {
+                "ttft_s": round(result.ttft_s, 4),
+                "tokens": result.completion_tokens,
+                "tokens_per_s": round(result.tokens_per_s, 2),
+            },
+            "finish_reason": result.finish_reason,
+            "seed": result.seed,
+        }
+        if grounded is not None:
+            reply["citations"] = _citations_json(result.text, sources)
+        print(json.dumps(reply, ensure_ascii=False))
     else:
         print(flush=True)
+        if sources:
+            print("\nSources:")
+            for source in sources:
+                print(f"[{source.number}] {source.label}")
     if not info.has_chat_template:
         print(
             f"folio: note: {info.name} has no chat template; it was prompted as a plain "
             "transcript, so answers may ramble.",
             file=sys.stderr,
         )
+    return 0
+
+
+def _ground(
+    question: str,
+    system_prompt: str,
+    engine: ChatEngine,
+    info: ModelInfo,
+    params: SamplingParams,
+    paths: AppPaths,
+) -> GroundedQuestion:
+    """Search the library and number the passages that fit beside the question."""
+    from desktop.core.rag import SOURCES_PER_ANSWER, ground_question
+    from desktop.documents_cli import open_library
+
+    with open_library(paths) as library:
+        hits = library.search(question, k=SOURCES_PER_ANSWER)
+    # Room for sources: the window, less the answer's reserve, the instructions and a margin for
+    # the chat template's own tokens.
+    budget = info.context_length - params.max_tokens - engine.count_tokens(system_prompt) - 64
+    return ground_question(
+        question,
+        hits,
+        system_prompt=system_prompt,
+        count_tokens=engine.count_tokens,
+        token_budget=budget,
+    )
+
+
+def _citations_json(answer: str, sources: Sequence[Source]) -> list[dict[str, Any]]:
+    from desktop.core.rag import cited_numbers
+
+    cited = set(cited_numbers(answer, sources))
+    return [
+        {
+            "n": source.number,
+            "file": source.hit.document.path.name,
+            "page_start": source.hit.chunk.page_start,
+            "page_end": source.hit.chunk.page_end,
+            "cited": source.number in cited,
+        }
+        for source in sources
+    ]
+
+
+def _print_not_in_library(model: str, as_json: bool) -> int:
+    from desktop.core.rag import NOT_IN_LIBRARY
+
+    if as_json:
+        print(json.dumps({"answer": NOT_IN_LIBRARY, "model": model, "citations": []}))
+    else:
+        print(NOT_IN_LIBRARY)
     return 0

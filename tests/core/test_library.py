@@ -538,3 +538,11 @@ def test_the_library_is_still_there_after_a_restart(
         assert hit.similarity is not None, "the vectors were kept too"
     finally:
         library.close()
+
+
+def test_page_counts_are_known_as_soon_as_files_are_added(library: Library, docs: Path) -> None:
+    lease = make_pdf(docs / "lease.pdf", LEASE_PAGES)
+    (result,) = library.add([lease])
+    assert result.document is not None
+    assert result.document.status == DocumentStatus.QUEUED
+    assert result.document.pages == len(LEASE_PAGES)

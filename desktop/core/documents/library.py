@@ -200,8 +200,7 @@ class Library:
         """Index every queued document; one failing never stops the others."""
         cancel = cancel or threading.Event()
         queued = [d for d in self.documents() if d.status == DocumentStatus.QUEUED]
-        total_pages = sum(max(d.pages, 1) for d in queued)
-        tracker = _Rate(total_pages)
+        tracker = _Rate({d.id: max(d.pages, 1) for d in queued})
         finished: list[DocumentRecord] = []
         for document in queued:
             if cancel.is_set():
@@ -401,8 +400,17 @@ class Library:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (digest, str(path), path.name, size, DocumentStatus.QUEUED, time.time()),
             )
-        record = self.document(digest)
+        record = self._read_page_count(digest, path)
         return AddResult(path, record, "changed" if replaced else "added")
+
+    def _read_page_count(self, document_id: str, path: Path) -> DocumentRecord | None:
+        """Page count and title up front (opening reads no page), so that progress and time
+        left cover the whole library from the start; problems are reported by indexing."""
+        try:
+            with open_document(path) as opened:
+                return self._update(document_id, pages=opened.page_count, title=opened.title)
+        except ExtractionError:
+            return self.document(document_id)
 
     def _resume_interrupted(self) -> None:
         with self._lock, self._conn:
@@ -449,9 +457,9 @@ class Library:
 class _Rate:
     """Library-wide pages done, pages per second and what is left, for the progress bar."""
 
-    def __init__(self, total_pages: int) -> None:
-        self._total = total_pages
-        self._expected: dict[str, int] = {}
+    def __init__(self, expected_pages: dict[str, int]) -> None:
+        self._expected = dict(expected_pages)
+        self._total = sum(expected_pages.values())
         self._done = 0
         self._started = time.perf_counter()
 

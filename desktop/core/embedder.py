@@ -11,7 +11,7 @@ import importlib.metadata
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,6 +23,7 @@ from desktop.core import llama_logging
 from desktop.core.embedder_convert import ConversionError, convert_sentence_transformer
 from desktop.core.engine import EngineError, ModelLoadError, physical_cores
 from desktop.core.gguf_file import GGUFError, GGUFInfo, read_gguf_info
+from desktop.core.owner_thread import OwnerThread
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -64,14 +65,13 @@ class EmbedderInfo:
     prefixes: Prefixes
 
 
-class Embedder:
+class Embedder(OwnerThread):
     """Owns one embedding ``Llama``; public methods may be called from any thread."""
 
     def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="folio-embedder")
+        super().__init__("folio-embedder", EngineError("The embedder has been shut down."))
         self._llama: Llama | None = None
         self._info: EmbedderInfo | None = None
-        self._closed = False
 
     @property
     def info(self) -> EmbedderInfo | None:
@@ -88,18 +88,6 @@ class Embedder:
     def count_tokens(self, text: str) -> int:
         count: int = self._submit(self._count_tokens, text).result()
         return count
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._executor.submit(self._unload)
-        self._executor.shutdown(wait=True)
-
-    def _submit(self, function: Any, *args: Any) -> Future[Any]:
-        if self._closed:
-            raise EngineError("The embedder has been shut down.")
-        return self._executor.submit(function, *args)
 
     # -- owner thread only ----------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,6 +26,7 @@ from desktop.core import llama_logging
 from desktop.core.config import GenerationSettings, ModelSettings
 from desktop.core.gguf_file import GGUFError, GGUFInfo, read_gguf_info
 from desktop.core.memory import MemoryEstimate, estimate_memory
+from desktop.core.owner_thread import OwnerThread
 from desktop.core.prompting import (
     ChatMessage,
     ChatTemplateFormat,
@@ -163,11 +164,11 @@ class GenerationSink:
         """A new piece of the answer (one or more tokens, never half a character)."""
 
 
-class ChatEngine:
+class ChatEngine(OwnerThread):
     """Owns one chat ``Llama``; all public methods may be called from any thread."""
 
     def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="folio-chat-engine")
+        super().__init__("folio-chat-engine", EngineError("The engine has been shut down."))
         self._llama: Llama | None = None
         self._format: PromptFormat | None = None
         self._info: ModelInfo | None = None
@@ -175,7 +176,6 @@ class ChatEngine:
         self._bos_text = ""
         self._loaded_with: tuple[Path, LoadOptions] | None = None
         self._prefill_abort: _PrefillAbort | None = None
-        self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -188,19 +188,6 @@ class ChatEngine:
 
     def unload(self) -> Future[None]:
         return self._submit(self._unload)
-
-    def close(self) -> None:
-        """Free the model and stop the owner thread; running work is awaited, not killed."""
-        if self._closed:
-            return
-        self._closed = True
-        self._executor.submit(self._unload)
-        self._executor.shutdown(wait=True)
-
-    def _submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
-        if self._closed:
-            raise EngineError("The engine has been shut down.")
-        return self._executor.submit(function, *args)
 
     # -- work for other threads -----------------------------------------------------------------
 

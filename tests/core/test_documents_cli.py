@@ -12,6 +12,7 @@ import pytest
 
 from desktop.cli import run_cli
 from tests.core.test_extract import make_pdf
+from tests.core.test_library import REPORT_PAGES
 
 DOCUMENT_KEYS = {"path", "status", "pages", "chunks", "error"}
 RESULT_KEYS = {"file", "path", "page_start", "page_end", "score", "text"}
@@ -21,14 +22,6 @@ TRIP_PAGES = [
     "DAY ONE\nThe train leaves Vienna at seven and reaches Salzburg before lunch.",
     "DAY TWO\nA guided walk through the old town ends at the fortress on the hill.",
     "DAY THREE\nThe lake cruise departs from the pier in St. Wolfgang at ten.",
-]
-REPORT_PAGES = [
-    "ANNUAL REPORT 2017\n"
-    "Net revenue increased 12% to $4.2 billion, driven by cloud subscriptions.\n"
-    "Operating margin improved to 18% as data center costs fell.",
-    "OUTLOOK\n"
-    "We expect to open two new data centers in Europe next year.\n"
-    "Hiring will focus on engineers in Dublin and Frankfurt.",
 ]
 
 

@@ -259,27 +259,30 @@ def _ground(
     paths: AppPaths,
 ) -> GroundedQuestion:
     """Search the library and number the passages that fit beside the question."""
-    from desktop.core.rag import SOURCES_PER_ANSWER, ground_question
+    from desktop.core.rag import ground_in_library, not_indexed_notice, source_budget
     from desktop.documents_cli import open_library
 
-    with open_library(paths) as library:
-        hits = library.search(question, k=SOURCES_PER_ANSWER)
-    # Room for sources: the window, less the answer's reserve, the instructions and a margin for
-    # the chat template's own tokens.
-    budget = info.context_length - params.max_tokens - engine.count_tokens(system_prompt) - 64
-    return ground_question(
-        question,
-        hits,
-        system_prompt=system_prompt,
-        count_tokens=engine.count_tokens,
-        token_budget=budget,
+    budget = source_budget(
+        info.context_length, params.max_tokens, engine.count_tokens(system_prompt)
     )
+    with open_library(paths) as library:
+        grounded = ground_in_library(
+            library,
+            question,
+            documents=None,
+            system_prompt=system_prompt,
+            count_tokens=engine.count_tokens,
+            token_budget=budget,
+        )
+    if grounded.not_indexed:
+        print(f"folio: note: {not_indexed_notice(grounded.not_indexed)}", file=sys.stderr)
+    return grounded
 
 
 def _citations_json(answer: str, sources: Sequence[Source]) -> list[dict[str, Any]]:
     from desktop.core.rag import cited_numbers
 
-    cited = set(cited_numbers(answer, sources))
+    cited = set(cited_numbers(answer, (s.number for s in sources)))
     return [
         {
             "n": source.number,

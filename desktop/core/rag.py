@@ -9,10 +9,12 @@ contain the answer instead of letting the model invent one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
-from desktop.core.documents.library import LibraryHit
+from desktop.core.documents.library import Library, LibraryHit
 
 # Below this cosine similarity (all-MiniLM-L6-v2) the best passage is unrelated to the question.
 # Measured on the evaluation library: every development question's best passage scored 0.30 or
@@ -31,6 +33,10 @@ NOT_IN_LIBRARY = (
 )
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
+# Code, preformatted text, existing links and any tag: never rewritten.
+_PROTECTED = re.compile(
+    r"(<pre\b.*?</pre>|<code\b.*?</code>|<a\b.*?</a>|<[^>]*>)", re.DOTALL | re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,90 @@ class GroundedQuestion:
     system_prompt: str
     sources: tuple[Source, ...]
     relevant: bool
+    # Documents in scope that were still being indexed: their passages may be missing.
+    not_indexed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A source as saved with an answer: enough to show it and open the passage later, even
+    when the library has changed since."""
+
+    number: int
+    document_id: str
+    file: str
+    path: Path
+    page_start: int
+    page_end: int
+    page_label: str
+    text: str
+    similarity: float | None
+
+    @classmethod
+    def from_source(cls, source: Source) -> SourceRef:
+        hit = source.hit
+        return cls(
+            number=source.number,
+            document_id=hit.document.id,
+            file=hit.document.name,
+            path=hit.document.path,
+            page_start=hit.chunk.page_start,
+            page_end=hit.chunk.page_end,
+            page_label=hit.chunk.page_label,
+            text=hit.chunk.text,
+            similarity=hit.similarity,
+        )
+
+    @classmethod
+    def from_meta(cls, data: Mapping[str, Any]) -> SourceRef | None:
+        """None for an entry that is not a well-formed source (the file was edited by hand)."""
+        try:
+            similarity = data.get("similarity")
+            return cls(
+                number=int(data["n"]),
+                document_id=str(data.get("document_id", "")),
+                file=str(data["file"]),
+                path=Path(str(data["path"])),
+                page_start=int(data["page_start"]),
+                page_end=int(data.get("page_end", data["page_start"])),
+                page_label=str(data.get("page_label", "")),
+                text=str(data.get("text", "")),
+                similarity=float(similarity) if similarity is not None else None,
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def to_meta(self) -> dict[str, Any]:
+        return {
+            "n": self.number,
+            "document_id": self.document_id,
+            "file": self.file,
+            "path": str(self.path),
+            "page_start": self.page_start,
+            "page_end": self.page_end,
+            "page_label": self.page_label,
+            "text": self.text,
+            # A plain float: llama.cpp's numpy floats are not JSON.
+            "similarity": None if self.similarity is None else round(float(self.similarity), 4),
+        }
+
+    @property
+    def page_text(self) -> str:
+        if self.page_end > self.page_start:
+            page = f"pages {self.page_start}–{self.page_end}"
+        else:
+            page = f"page {self.page_start}"
+        if self.page_label and self.page_label != str(self.page_start):
+            page += f" (printed {self.page_label})"
+        return page
+
+
+def sources_from_meta(meta: Mapping[str, Any]) -> list[SourceRef]:
+    entries = meta.get("sources")
+    if not isinstance(entries, list):
+        return []
+    refs = [SourceRef.from_meta(entry) for entry in entries if isinstance(entry, Mapping)]
+    return [ref for ref in refs if ref is not None]
 
 
 def ground_question(
@@ -84,15 +174,75 @@ def ground_question(
     return GroundedQuestion(_compose(blocks, question), system, tuple(sources), relevant=True)
 
 
-def cited_numbers(answer: str, sources: Sequence[Source]) -> list[int]:
+def source_budget(context_length: int, max_tokens: int, system_prompt_tokens: int) -> int:
+    """Tokens left for sources and the question: the window, less the answer's reserve, the
+    instructions and a margin for the chat template's own tokens."""
+    return context_length - max_tokens - system_prompt_tokens - 64
+
+
+def ground_in_library(
+    library: Library,
+    question: str,
+    *,
+    documents: Sequence[str] | None,
+    system_prompt: str,
+    count_tokens: Callable[[str], int],
+    token_budget: int,
+) -> GroundedQuestion:
+    """Search the library (or only ``documents``) and ground the question in what was found,
+    noting which documents in scope are not fully indexed yet."""
+    hits = library.search(question, k=SOURCES_PER_ANSWER, documents=documents)
+    wanted = set(documents) if documents is not None else None
+    pending = tuple(d.name for d in library.pending() if wanted is None or d.id in wanted)
+    grounded = ground_question(
+        question,
+        hits,
+        system_prompt=system_prompt,
+        count_tokens=count_tokens,
+        token_budget=token_budget,
+    )
+    return replace(grounded, not_indexed=pending)
+
+
+def not_indexed_notice(names: Sequence[str], shown: int = 3) -> str:
+    """“Still being indexed, so passages may be missing: a.pdf, b.pdf and 3 more.”"""
+    if not names:
+        return ""
+    listed = ", ".join(names[:shown])
+    more = len(names) - shown
+    if more > 0:
+        listed += f" and {more} more"
+    return f"Still being indexed, so passages may be missing: {listed}."
+
+
+def cited_numbers(answer: str, valid: Iterable[int]) -> list[int]:
     """Source numbers the answer cites, in order of first mention, ignoring invented ones."""
-    valid = {source.number for source in sources}
+    allowed = set(valid)
     seen: dict[int, None] = {}
     for match in _CITATION.finditer(answer):
         number = int(match.group(1))
-        if number in valid:
+        if number in allowed:
             seen.setdefault(number, None)
     return list(seen)
+
+
+def linkify_citations(rendered_html: str, valid: Iterable[int], href: Callable[[int], str]) -> str:
+    """Turn each valid “[n]” in rendered answer HTML into a link, leaving tags, attribute
+    values, code and preformatted blocks alone."""
+    allowed = set(valid)
+    if not allowed:
+        return rendered_html
+
+    def link(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        if number not in allowed:
+            return match.group(0)
+        return f'<a href="{href(number)}">[{number}]</a>'
+
+    pieces = _PROTECTED.split(rendered_html)
+    return "".join(
+        piece if piece.startswith("<") else _CITATION.sub(link, piece) for piece in pieces
+    )
 
 
 def _compose(blocks: Sequence[str], question: str) -> str:

@@ -36,6 +36,28 @@ STYLE_SHEET = """
 #sendButton:disabled { background: #c7c9d1; }
 #sendButton[stop="true"] { background: #b91c1c; }
 #editNotice { color: #92400e; padding-bottom: 4px; }
+#libraryButton:checked { background: #e0e7ff; border: 1px solid #a5b4fc; border-radius: 4px; }
+#scopeButton { border: 1px solid #d1d5db; border-radius: 10px; padding: 2px 10px;
+               color: #374151; background: #f9fafb; }
+#scopeButton:hover { background: #eef2ff; }
+#scopeButton::menu-indicator { image: none; width: 0px; }
+#libraryPane { background: #fbfbfc; border-left: 1px solid #e5e7eb; }
+#paneTitle { font-size: 12pt; font-weight: 600; color: #111827; }
+#paneSummary { color: #6b7280; padding-left: 6px; }
+#documentTable { outline: 0; border: 1px solid #e5e7eb; background: white;
+                 alternate-background-color: #f9fafb; selection-background-color: #e0e7ff;
+                 selection-color: #111827; }
+#documentTable QHeaderView::section { background: #f3f4f6; border: none;
+                 border-bottom: 1px solid #e5e7eb; padding: 4px 6px; color: #374151; }
+#libraryEmpty { color: #6b7280; border: 2px dashed #d1d5db; border-radius: 10px; padding: 24px; }
+#progressLabel { color: #374151; }
+#documentDetail { color: #374151; background: white; border: 1px solid #e5e7eb;
+                  border-radius: 6px; padding: 6px 8px; }
+QProgressBar { border: none; background: #e5e7eb; border-radius: 4px; }
+QProgressBar::chunk { background: #4f46e5; border-radius: 4px; }
+#viewerCaptionBox { background: #fffbeb; border-bottom: 1px solid #fde68a; }
+#viewerCaption { color: #78350f; }
+#viewerMessage { color: #374151; padding: 40px; }
 Banner { border-bottom: 1px solid #e5e7eb; background: #eff6ff; color: #1e3a8a; }
 Banner[kind="warning"] { background: #fffbeb; color: #78350f; }
 Banner[kind="error"] { background: #fef2f2; color: #7f1d1d; }
@@ -94,9 +116,14 @@ def run_gui() -> int:
         )
         return 1
     engine = ChatEngine()
-    window = MainWindow(paths, report.settings, store, engine)
+    from desktop.ui.library_service import LibraryService
+
+    library = LibraryService(paths)
+    window = MainWindow(paths, report.settings, store, engine, library)
     window.show()
     QTimer.singleShot(0, window.load_initial_model)
+    # After the model: both load on their own threads, and the chat is what people use first.
+    QTimer.singleShot(0, library.open)
     if report.problems:
         QTimer.singleShot(
             0,
@@ -110,6 +137,7 @@ def run_gui() -> int:
     try:
         return app.exec()
     finally:
+        library.close()
         engine.close()
         store.close()
         QSettings().sync()

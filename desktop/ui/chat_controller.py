@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
@@ -27,11 +29,48 @@ from desktop.core.engine import (
     NoModelError,
     SamplingParams,
 )
+from desktop.core.rag import (
+    NOT_IN_LIBRARY,
+    GroundedQuestion,
+    SourceRef,
+    source_budget,
+)
+from desktop.ui.library_service import LibraryService
 from desktop.ui.workers import GenerationBridge
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_MS = 1000
+# The chat setting that scopes answers to documents: "all", or a list of document ids.
+DOCUMENTS_KEY = "documents"
+
+
+@dataclass(frozen=True)
+class DocumentScope:
+    """Which documents a chat's answers come from: none, the whole library, or chosen ones."""
+
+    enabled: bool = False
+    document_ids: tuple[str, ...] | None = None  # None: the whole library
+
+    @classmethod
+    def from_setting(cls, value: Any) -> DocumentScope:
+        if value == "all":
+            return cls(True, None)
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return cls(True, tuple(value))
+        return cls()
+
+    def to_setting(self) -> Any:
+        if not self.enabled:
+            return None
+        return "all" if self.document_ids is None else list(self.document_ids)
+
+
+@dataclass
+class _PendingRetrieval:
+    request_id: int
+    question: Message
+    earlier: list[Message]
 
 
 class ChatController(QObject):
@@ -47,6 +86,8 @@ class ChatController(QObject):
     error_raised = Signal(str)
     # A question that got no answer at all was taken back; its text goes back to the message box.
     question_returned = Signal(str)
+    scope_changed = Signal(object)  # DocumentScope of the current chat
+    notice = Signal(str)  # a passing status line
 
     def __init__(
         self,
@@ -54,11 +95,22 @@ class ChatController(QObject):
         engine: ChatEngine,
         settings: Callable[[], Settings],
         parent: QObject | None = None,
+        library: LibraryService | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
         self._engine = engine
         self._settings = settings
+        self._library = library
+        if library is not None:
+            library.grounded.connect(self._on_grounded, Qt.ConnectionType.QueuedConnection)
+            library.grounding_failed.connect(
+                self._on_grounding_failed, Qt.ConnectionType.QueuedConnection
+            )
+        self._scope = DocumentScope()
+        self._retrieval: _PendingRetrieval | None = None
+        self._retrieval_counter = 0
+        self._answer_meta_extra: dict[str, Any] = {}
         self._bridge = GenerationBridge(engine, self)
         # Queued even when a generation fails before start() returns, so the controller never
         # handles the end of an answer in the middle of starting it.
@@ -86,14 +138,36 @@ class ChatController(QObject):
     def busy(self) -> bool:
         return self._answer is not None
 
+    @property
+    def document_scope(self) -> DocumentScope:
+        return self._scope
+
+    def set_document_scope(self, scope: DocumentScope) -> None:
+        """Scope the current chat's next answers; saved with the chat once it exists."""
+        self._scope = scope
+        if self._current is not None:
+            overrides = self._store.settings(self._current)
+            if scope.enabled:
+                overrides[DOCUMENTS_KEY] = scope.to_setting()
+            else:
+                overrides.pop(DOCUMENTS_KEY, None)
+            self._store.set_settings(self._current, overrides)
+        self.scope_changed.emit(scope)
+
     # -- conversations --------------------------------------------------------------------------
 
     def open_conversation(self, conversation_id: int | None) -> None:
         if conversation_id is not None and self._store.conversation(conversation_id) is None:
             conversation_id = None
+        if conversation_id is not None:
+            # A saved chat has its own scope; a new chat keeps the previous chat's (the next
+            # question is often about the same documents).
+            stored = self._store.settings(conversation_id).get(DOCUMENTS_KEY)
+            self._scope = DocumentScope.from_setting(stored)
         self._current = conversation_id
         messages = self._store.messages(conversation_id) if conversation_id is not None else []
         self.conversation_opened.emit(-1 if conversation_id is None else conversation_id)
+        self.scope_changed.emit(self._scope)
         answer = self._answer
         if answer is not None and conversation_id == answer.conversation_id:
             # Coming back to a chat whose answer is still being written: keep it live.
@@ -132,6 +206,8 @@ class ChatController(QObject):
             return False
         if self._current is None:
             self._current = self._store.create_conversation()
+            if self._scope.enabled:
+                self._store.set_settings(self._current, {DOCUMENTS_KEY: self._scope.to_setting()})
             self.conversation_opened.emit(self._current)
         earlier = self._store.messages(self._current)
         question = self._store.add_message(self._current, Role.USER, text)
@@ -174,18 +250,35 @@ class ChatController(QObject):
         return self._restart(message, text)
 
     def stop(self) -> None:
+        if self._retrieval is not None and self._answer is not None:
+            # Still searching the documents: nothing was generated, nothing to wait for.
+            self._retrieval = None
+            self._store.finish_message(self._answer.id, "", MessageStatus.INTERRUPTED, {})
+            self._end_answer()
+            return
         self._bridge.stop()
 
     def shutdown(self) -> None:
         """Before the window closes: stop the answer and save what was written as interrupted."""
         self._checkpoint_timer.stop()
         if self._answer is not None:
+            if self._retrieval is not None:
+                self._retrieval = None
+                self._store.finish_message(self._answer.id, "", MessageStatus.INTERRUPTED, {})
+                self._answer = None
+                self._closed = True
+                return
             self._bridge.stop()
             # Stop also interrupts a prompt being read, so this returns within about a token.
             result = self._bridge.wait()
             text = result.text if result is not None else "".join(self._partial)
             meta = result.stats() if result is not None else {}
-            self._store.finish_message(self._answer.id, text, MessageStatus.INTERRUPTED, meta)
+            self._store.finish_message(
+                self._answer.id,
+                text,
+                MessageStatus.INTERRUPTED,
+                meta | self._answer_meta_extra,
+            )
             self._answer = None
         self._closed = True
 
@@ -222,21 +315,89 @@ class ChatController(QObject):
         return True
 
     def _start(self, question: Message, answer: Message, earlier: list[Message]) -> None:
-        settings = self._settings()
         self._answer = answer
         self._question = question
         self._partial = []
+        self._answer_meta_extra = {}
         self.stream_started.emit(answer)
         self.busy_changed.emit(True)
+        scope = DocumentScope.from_setting(
+            self._store.settings(answer.conversation_id).get(DOCUMENTS_KEY)
+        )
+        if scope.enabled and self._library is not None and self._engine.info is not None:
+            self._retrieve(question, earlier, scope)
+            return
+        settings = self._settings()
+        self._generate(question, earlier, question.content, settings.generation.system_prompt)
+
+    def _generate(
+        self, question: Message, earlier: list[Message], prompt: str, system_prompt: str
+    ) -> None:
+        settings = self._settings()
         self._checkpoint_timer.start()
         self._bridge.start(
             ChatRequest(
-                question=question.content,
+                question=prompt,
                 history=tuple(prompt_history(earlier)),
-                system_prompt=settings.generation.system_prompt,
+                system_prompt=system_prompt,
                 params=SamplingParams.from_settings(settings.generation),
             )
         )
+
+    def _retrieve(self, question: Message, earlier: list[Message], scope: DocumentScope) -> None:
+        assert self._library is not None and self._engine.info is not None
+        settings = self._settings()
+        system_prompt = settings.generation.system_prompt
+        budget = source_budget(
+            self._engine.info.context_length,
+            settings.generation.max_tokens,
+            self._engine.count_tokens(system_prompt),
+        )
+        self._retrieval_counter += 1
+        self._retrieval = _PendingRetrieval(self._retrieval_counter, question, earlier)
+        self.notice.emit("Searching your documents…")
+        self._library.ground(
+            self._retrieval_counter,
+            question.content,
+            scope.document_ids,
+            system_prompt,
+            self._engine.count_tokens,
+            budget,
+        )
+
+    @Slot(int, object)
+    def _on_grounded(self, request_id: int, grounded: GroundedQuestion) -> None:
+        pending = self._retrieval
+        if pending is None or pending.request_id != request_id or self._answer is None:
+            return
+        if self._closed:
+            return
+        self._retrieval = None
+        self._answer_meta_extra = {
+            "grounded": True,
+            "sources": [SourceRef.from_source(source).to_meta() for source in grounded.sources],
+        }
+        if grounded.not_indexed:
+            self._answer_meta_extra["not_indexed"] = list(grounded.not_indexed)
+        if not grounded.relevant:
+            # Nothing close enough: say so rather than let the model invent an answer.
+            self._store.finish_message(
+                self._answer.id,
+                NOT_IN_LIBRARY,
+                MessageStatus.COMPLETE,
+                self._answer_meta_extra | {"finish_reason": "not_in_library"},
+            )
+            self._end_answer()
+            return
+        self._generate(pending.question, pending.earlier, grounded.prompt, grounded.system_prompt)
+
+    @Slot(int, str)
+    def _on_grounding_failed(self, request_id: int, reason: str) -> None:
+        pending = self._retrieval
+        if pending is None or pending.request_id != request_id or self._closed:
+            return
+        self._retrieval = None
+        self._on_failed(reason)
 
     @Slot(int, int)
     def _on_prompt_prepared(self, dropped: int, _prompt_tokens: int) -> None:
@@ -262,7 +423,9 @@ class ChatController(QObject):
             return
         cancelled = result.finish_reason == "cancelled"
         status = MessageStatus.INTERRUPTED if cancelled else MessageStatus.COMPLETE
-        self._store.finish_message(self._answer.id, result.text, status, result.stats())
+        self._store.finish_message(
+            self._answer.id, result.text, status, result.stats() | self._answer_meta_extra
+        )
         self._end_answer()
 
     @Slot(str)
@@ -272,7 +435,12 @@ class ChatController(QObject):
         answer, question = self._answer, self._question
         partial = "".join(self._partial)
         if partial.strip() or question is None:
-            self._store.finish_message(answer.id, partial, MessageStatus.FAILED, {"error": reason})
+            self._store.finish_message(
+                answer.id,
+                partial,
+                MessageStatus.FAILED,
+                {"error": reason} | self._answer_meta_extra,
+            )
             self._end_answer()
         else:
             # Nothing was written (the question does not fit, the template refused it): take the
@@ -296,6 +464,7 @@ class ChatController(QObject):
         self._answer = None
         self._question = None
         self._partial = []
+        self._answer_meta_extra = {}
         if answer.conversation_id == self._current:
             final = None if removed else self._store.message(answer.id)
             if final is None:

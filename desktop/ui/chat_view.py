@@ -27,6 +27,15 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from desktop.core.conversations import Message, MessageStatus, Role, describe_stats
 from desktop.core.markdown_render import plain_to_html, render_markdown
+from desktop.core.rag import (
+    SourceRef,
+    cited_numbers,
+    linkify_citations,
+    not_indexed_notice,
+    sources_from_meta,
+)
+
+SNIPPET_CHARS = 160
 
 FLUSH_INTERVAL_MS = 40
 
@@ -42,6 +51,11 @@ th { background-color: #f3f4f6; }
 .footer { color: #6b7280; font-size: small; }
 .notice { color: #92400e; font-size: small; }
 a { color: #2563eb; text-decoration: none; }
+.sources { color: #374151; font-size: small; font-weight: 600; margin-top: 8px;
+           margin-bottom: 2px; }
+.source { font-size: small; margin-bottom: 3px; }
+.snippet { color: #6b7280; }
+.uncited { color: #9ca3af; }
 """
 
 _USER_BACKGROUND = QColor("#eef2ff")
@@ -70,6 +84,7 @@ class ChatView(QTextBrowser):
     edit_requested = Signal(int)
     regenerate_requested = Signal(int)
     copied = Signal(str)
+    source_requested = Signal(object)  # SourceRef
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -233,11 +248,52 @@ class ChatView(QTextBrowser):
             rendered = render_markdown(message.content, f"folio:code/{message.id}/")
             body = rendered.html or "<p><i>(no answer)</i></p>"
             entry.code_blocks = rendered.code_blocks
+            sources = sources_from_meta(message.meta)
+            if sources:
+                numbers = [source.number for source in sources]
+                body = linkify_citations(body, numbers, lambda n: f"folio:source/{message.id}/{n}")
+                body += self._sources_html(message, sources)
+            pending = message.meta.get("not_indexed")
+            if isinstance(pending, list) and pending:
+                notice = not_indexed_notice([str(name) for name in pending])
+                body += f'<p class="notice">{html.escape(notice)}</p>'
         else:
             body = f"<p>{plain_to_html(message.content)}</p>"
         cursor.insertHtml(self._header_html(message) + body + self._footer_html(message))
         if self._offers_regenerate(message):
             self._offering_regenerate = message.id
+
+    def _sources_html(self, message: Message, sources: list[SourceRef]) -> str:
+        """Cited sources first, in order of first citation, then those retrieved but unused."""
+        cited = cited_numbers(message.content, (source.number for source in sources))
+        by_number = {source.number: source for source in sources}
+        ordered = [by_number[n] for n in cited] + [s for s in sources if s.number not in cited]
+        lines = ['<p class="sources">Sources</p>']
+        for source in ordered:
+            snippet = " ".join(source.text.split())
+            if len(snippet) > SNIPPET_CHARS:
+                snippet = snippet[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+            score = f" · {source.similarity:.2f}" if source.similarity is not None else ""
+            link = (
+                f'<a href="folio:source/{message.id}/{source.number}">[{source.number}] '
+                f"{html.escape(source.file)}, {html.escape(source.page_text)}</a>"
+            )
+            css = "source" if source.number in cited else "source uncited"
+            unused = "" if source.number in cited or not cited else " (not cited)"
+            lines.append(
+                f'<p class="{css}">{link}{html.escape(unused)}'
+                f'<span class="snippet"> — “{html.escape(snippet)}”{score}</span></p>'
+            )
+        return "".join(lines)
+
+    def source_of(self, message_id: int, number: int) -> SourceRef | None:
+        entry = self._entries.get(message_id)
+        if entry is None:
+            return None
+        for source in sources_from_meta(entry.message.meta):
+            if source.number == number:
+                return source
+        return None
 
     def _header_html(self, message: Message) -> str:
         if message.role == Role.USER:
@@ -317,6 +373,10 @@ class ChatView(QTextBrowser):
             self.edit_requested.emit(message_id)
         elif action == "regenerate":
             self.regenerate_requested.emit(message_id)
+        elif action == "source" and len(parts) > 1 and parts[1].isdigit():
+            source = self.source_of(message_id, int(parts[1]))
+            if source is not None:
+                self.source_requested.emit(source)
 
     def _copy(self, text: str, confirmation: str) -> None:
         QGuiApplication.clipboard().setText(text)

@@ -11,8 +11,11 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
+    QActionGroup,
     QCloseEvent,
     QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
     QKeyEvent,
     QKeySequence,
     QResizeEvent,
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSizePolicy,
@@ -35,14 +39,19 @@ from PySide6.QtWidgets import (
 from desktop import APP_NAME
 from desktop.core.config import Settings, save_settings
 from desktop.core.conversations import ConversationStore, Message
+from desktop.core.documents.library import AddResult, DocumentRecord
 from desktop.core.engine import ChatEngine, LoadOptions, ModelInfo
 from desktop.core.models import STARTER_DISPLAY_NAME, is_starter_model, starter_model_path
 from desktop.core.paths import AppPaths
-from desktop.ui.chat_controller import ChatController
+from desktop.core.rag import SourceRef
+from desktop.ui.chat_controller import ChatController, DocumentScope
 from desktop.ui.chat_view import ChatView
 from desktop.ui.composer import Composer
 from desktop.ui.conversation_list import ConversationSidebar
+from desktop.ui.document_viewer import DocumentViewer, Passage
 from desktop.ui.errors import show_error
+from desktop.ui.library_pane import LibraryPane, dropped_paths
+from desktop.ui.library_service import LibraryService
 from desktop.ui.workers import ModelLoader
 
 log = logging.getLogger(__name__)
@@ -150,6 +159,7 @@ class MainWindow(QMainWindow):
         settings: Settings,
         store: ConversationStore,
         engine: ChatEngine,
+        library: LibraryService | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle(APP_NAME)
@@ -164,12 +174,16 @@ class MainWindow(QMainWindow):
         self._pending_undo: int | None = None
         self._loading_path: Path | None = None
         self._starter_notice_shown = False
+        self._library = library
+        self._viewer: DocumentViewer | None = None
 
-        self.controller = ChatController(store, engine, lambda: self._settings, self)
+        self.controller = ChatController(
+            store, engine, lambda: self._settings, self, library=library
+        )
         self.loader = ModelLoader(engine, self)
         self._build()
         self._connect()
-        self.resize(1180, 760)
+        self._resize_to_screen()
         self._restore_geometry()
         self.sidebar.refresh()
         self.controller.new_conversation()
@@ -190,10 +204,18 @@ class MainWindow(QMainWindow):
         header.setObjectName("chatHeader")
         header_layout = QHBoxLayout(header)
         header_layout.setContentsMargins(16, 10, 12, 10)
+        # Both elide; the title keeps room for a few words, the model name gives way first.
         self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        header_layout.addWidget(self.title_label, 1)
-        header_layout.addWidget(self.model_label)
+        self.title_label.setMinimumWidth(120)
+        self.model_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        header_layout.addWidget(self.title_label, 3)
+        header_layout.addWidget(self.model_label, 2)
         header_layout.addWidget(self.open_model_button)
+        self.library_button = QPushButton("Documents")
+        self.library_button.setObjectName("libraryButton")
+        self.library_button.setCheckable(True)
+        self.library_button.setToolTip("Show or hide the document library (Ctrl+L)")
+        header_layout.addWidget(self.library_button)
 
         # Two notices: what the loaded model is like (stays), and the latest problem (goes away
         # with the next answer or when dismissed).
@@ -210,15 +232,25 @@ class MainWindow(QMainWindow):
         self.composer = Composer()
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
+        self.scope_button = QToolButton()
+        self.scope_button.setObjectName("scopeButton")
+        self.scope_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.scope_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self._build_scope_menu()
         composer_row = QHBoxLayout()
         composer_row.setContentsMargins(0, 0, 0, 0)
         composer_row.addWidget(self.composer, 1)
         composer_row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        scope_row = QHBoxLayout()
+        scope_row.setContentsMargins(0, 0, 0, 4)
+        scope_row.addWidget(self.scope_button)
+        scope_row.addStretch(1)
         composer_box = QWidget()
         composer_box.setObjectName("composerBox")
         composer_layout = QVBoxLayout(composer_box)
         composer_layout.setContentsMargins(16, 8, 16, 12)
         composer_layout.addWidget(self.edit_notice)
+        composer_layout.addLayout(scope_row)
         composer_layout.addLayout(composer_row)
 
         chat_pane = QWidget()
@@ -232,11 +264,22 @@ class MainWindow(QMainWindow):
         chat_layout.addWidget(composer_box)
 
         self.splitter = QSplitter()
+        self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(chat_pane)
+        self.library_pane: LibraryPane | None = None
+        if self._library is not None:
+            self.library_pane = LibraryPane(self._library)
+            self.library_pane.setMinimumWidth(360)
+            self.splitter.addWidget(self.library_pane)
+            self.library_pane.hide()
+        else:
+            self.library_button.hide()
+            self.scope_button.hide()
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([260, 920])
+        self.splitter.setSizes([260, 920, 0])
         self.setCentralWidget(self.splitter)
+        self.setAcceptDrops(self._library is not None)
 
         self.undo_button = QPushButton("Undo")
         self.undo_button.setObjectName("undoButton")
@@ -257,6 +300,11 @@ class MainWindow(QMainWindow):
             file_menu, "&Open model file…", QKeySequence.StandardKey.Open
         )
         file_menu.addSeparator()
+        self.add_documents_action = self._action(file_menu, "&Add documents…")
+        self.add_folder_action = self._action(file_menu, "Add a &folder of documents…")
+        self.add_documents_action.setEnabled(self._library is not None)
+        self.add_folder_action.setEnabled(self._library is not None)
+        file_menu.addSeparator()
         self.export_md_action = self._action(file_menu, "Export chat as &Markdown…")
         self.export_json_action = self._action(file_menu, "Export chat as &JSON…")
         file_menu.addSeparator()
@@ -270,9 +318,29 @@ class MainWindow(QMainWindow):
         self.rename_action = self._action(chat_menu, "Re&name chat", QKeySequence("F2"))
         self.delete_action = self._action(chat_menu, "&Delete chat")
 
+        view_menu = self.menuBar().addMenu("&View")
+        self.show_library_action = self._action(
+            view_menu, "&Document library", QKeySequence("Ctrl+L")
+        )
+        self.show_library_action.setCheckable(True)
+        self.show_library_action.setEnabled(self._library is not None)
+
         help_menu = self.menuBar().addMenu("&Help")
         self.log_action = self._action(help_menu, "Open &log folder")
         self.about_action = self._action(help_menu, "&About Folio")
+
+    def _build_scope_menu(self) -> None:
+        menu = QMenu(self.scope_button)
+        group = QActionGroup(menu)
+        self.scope_off_action = menu.addAction("Chat without documents")
+        self.scope_all_action = menu.addAction("Answer from all documents")
+        self.scope_selected_action = menu.addAction("Answer from the selected documents")
+        for action in (self.scope_off_action, self.scope_all_action, self.scope_selected_action):
+            action.setCheckable(True)
+            group.addAction(action)
+        menu.aboutToShow.connect(self._on_scope_menu_shown)
+        self.scope_button.setMenu(menu)
+        self._show_scope(DocumentScope())
 
     def _action(
         self,
@@ -299,6 +367,8 @@ class MainWindow(QMainWindow):
         controller.context_trimmed.connect(self._on_context_trimmed)
         controller.error_raised.connect(self._on_error_raised)
         controller.question_returned.connect(self._on_question_returned)
+        controller.scope_changed.connect(self._show_scope)
+        controller.notice.connect(self._on_notice)
 
         self.loader.loaded.connect(self._on_model_loaded)
         self.loader.failed.connect(self._on_model_failed)
@@ -312,6 +382,19 @@ class MainWindow(QMainWindow):
         self.chat_view.edit_requested.connect(self._on_edit_requested)
         self.chat_view.regenerate_requested.connect(self._on_regenerate_requested)
         self.chat_view.copied.connect(self._on_copied)
+        self.chat_view.source_requested.connect(self._on_source_requested)
+        self.library_button.toggled.connect(self._on_library_toggled)
+        self.show_library_action.toggled.connect(self._on_library_toggled)
+        self.add_documents_action.triggered.connect(self._on_add_documents)
+        self.add_folder_action.triggered.connect(self._on_add_folder)
+        self.scope_off_action.triggered.connect(self._on_scope_off)
+        self.scope_all_action.triggered.connect(self._on_scope_all)
+        self.scope_selected_action.triggered.connect(self._on_scope_selected)
+        if self.library_pane is not None and self._library is not None:
+            self.library_pane.open_requested.connect(self._on_open_document)
+            self.library_pane.status_message.connect(self._on_notice)
+            self._library.files_added.connect(self._on_files_added)
+            self._library.opened.connect(self._on_library_opened)
 
         self.composer.submitted.connect(self._on_submitted)
         self.composer.escape_pressed.connect(self._on_escape)
@@ -541,6 +624,164 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(confirmation, 2500)
         self.composer.setFocus()
 
+    # -- documents ------------------------------------------------------------------------------
+
+    @Slot(bool)
+    def _on_library_toggled(self, shown: bool) -> None:
+        if self.library_pane is None:
+            return
+        self.library_button.setChecked(shown)
+        self.show_library_action.setChecked(shown)
+        if shown == self.library_pane.isVisible():
+            return
+        self.library_pane.setVisible(shown)
+        if shown:
+            # The chat keeps at least half the window: the sidebar narrows first.
+            total = sum(self.splitter.sizes())
+            sidebar = min(self.splitter.sizes()[0], 200)
+            library = min(500, max(380, total * 3 // 8))
+            self.splitter.setSizes([sidebar, total - sidebar - library, library])
+
+    def show_library(self) -> None:
+        self._on_library_toggled(True)
+
+    def add_documents(self, paths: list[Path]) -> None:
+        if self.library_pane is None:
+            return
+        self.show_library()
+        self.library_pane.add_paths(paths)
+
+    @Slot()
+    def _on_add_documents(self) -> None:
+        self.show_library()
+        if self.library_pane is not None:
+            self.library_pane.add_files_button.click()
+
+    @Slot()
+    def _on_add_folder(self) -> None:
+        self.show_library()
+        if self.library_pane is not None:
+            self.library_pane.add_folder_button.click()
+
+    @Slot()
+    def _on_library_opened(self) -> None:
+        # Someone with a library most likely wants a new chat to use it.
+        has_documents = self._library is not None and bool(self._library.documents())
+        if (
+            has_documents
+            and self.controller.current_conversation is None
+            and not self.controller.document_scope.enabled
+        ):
+            self.controller.set_document_scope(DocumentScope(True, None))
+
+    @Slot(object)
+    def _on_files_added(self, results: list[AddResult]) -> None:
+        added = any(r.outcome in ("added", "changed", "unchanged") for r in results)
+        if added and not self.controller.document_scope.enabled:
+            # Documents were just added: the obvious next step is to ask about them.
+            self.controller.set_document_scope(DocumentScope(True, None))
+
+    @Slot()
+    def _on_scope_menu_shown(self) -> None:
+        selected = self.library_pane.selected_records() if self.library_pane else []
+        self.scope_selected_action.setEnabled(bool(selected))
+        self.scope_selected_action.setText(
+            f"Answer from the {len(selected):,} selected document"
+            f"{'s' if len(selected) != 1 else ''}"
+            if selected
+            else "Answer from the documents selected in the library"
+        )
+
+    @Slot()
+    def _on_scope_off(self) -> None:
+        self.controller.set_document_scope(DocumentScope())
+
+    @Slot()
+    def _on_scope_all(self) -> None:
+        self.controller.set_document_scope(DocumentScope(True, None))
+
+    @Slot()
+    def _on_scope_selected(self) -> None:
+        selected = self.library_pane.selected_records() if self.library_pane else []
+        if selected:
+            self.controller.set_document_scope(
+                DocumentScope(True, tuple(record.id for record in selected))
+            )
+
+    @Slot(object)
+    def _show_scope(self, scope: DocumentScope) -> None:
+        if not scope.enabled:
+            text, tip = "Documents: off", "Answers come from the model alone."
+            self.scope_off_action.setChecked(True)
+        elif scope.document_ids is None:
+            text = "Documents: all"
+            tip = "Answers come from your whole library, with sources you can open."
+            self.scope_all_action.setChecked(True)
+        else:
+            names = self._document_names(scope.document_ids)
+            count = len(scope.document_ids)
+            text = f"Documents: {count:,} chosen" if count != 1 else f"{names[0]}"
+            tip = "Answers come only from:\n" + "\n".join(names[:20])
+            self.scope_selected_action.setChecked(True)
+        self.scope_button.setText(text + " ▾")
+        self.scope_button.setToolTip(tip + "\nClick to change.")
+
+    def _document_names(self, document_ids: tuple[str, ...]) -> list[str]:
+        library = self._library.library if self._library is not None else None
+        names = []
+        for document_id in document_ids:
+            record = library.document(document_id) if library is not None else None
+            names.append(record.name if record is not None else "(removed document)")
+        return names
+
+    @Slot(object)
+    def _on_source_requested(self, source: SourceRef) -> None:
+        self.open_passage(
+            Passage(
+                path=source.path,
+                name=source.file,
+                page=source.page_start,
+                text=source.text,
+                caption=f"Source [{source.number}]: {source.file}, {source.page_text}",
+            )
+        )
+
+    @Slot(object)
+    def _on_open_document(self, record: DocumentRecord) -> None:
+        self.open_passage(Passage(path=record.path, name=record.name, page=1))
+
+    def open_passage(self, passage: Passage) -> DocumentViewer:
+        if self._viewer is None:
+            self._viewer = DocumentViewer(self)
+        # Shown first, so that the page is placed in a view that has its size.
+        self._viewer.show()
+        self._viewer.show_passage(passage)
+        self._viewer.raise_()
+        self._viewer.activateWindow()
+        return self._viewer
+
+    @property
+    def viewer(self) -> DocumentViewer | None:
+        return self._viewer
+
+    @Slot(str)
+    def _on_notice(self, message: str) -> None:
+        self.statusBar().showMessage(message, 6000)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if self._library is not None and dropped_paths(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = dropped_paths(event.mimeData().urls())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.add_documents(paths)
+
     # -- conversations --------------------------------------------------------------------------
 
     @Slot(int)
@@ -677,6 +918,13 @@ class MainWindow(QMainWindow):
             f"Data: {self._paths.data}<br>Settings: {self._paths.settings_file}<br>"
             f"Log: {self._paths.log_file}",
         )
+
+    def _resize_to_screen(self) -> None:
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is None:
+            self.resize(1180, 760)
+            return
+        self.resize(min(1360, screen.width()), min(860, screen.height()))
 
     def _restore_geometry(self) -> None:
         geometry = QSettings().value("window/geometry")

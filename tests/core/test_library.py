@@ -15,6 +15,7 @@ from desktop.core.documents.library import (
     AddResult,
     DocumentRecord,
     DocumentStatus,
+    IndexControl,
     IndexProgress,
     Library,
     LibraryHit,
@@ -437,15 +438,15 @@ def test_cancelling_from_the_progress_callback_leaves_the_document_queued(
             make_pdf(docs / "b-lease.pdf", LEASE_PAGES),
         ]
     )
-    cancel = threading.Event()
+    control = IndexControl()
     seen: list[IndexProgress] = []
 
     def stop_after_first_page(progress: IndexProgress) -> None:
         seen.append(progress)
         if progress.page == 1:
-            cancel.set()
+            control.cancel()
 
-    finished = library.index_queued(progress=stop_after_first_page, cancel=cancel)
+    finished = library.index_queued(progress=stop_after_first_page, control=control)
 
     assert [record.name for record in finished] == ["a-trip.pdf"]
     assert seen[0].document.name == "a-trip.pdf" and seen[0].page == 1
@@ -462,6 +463,76 @@ def test_cancelling_from_the_progress_callback_leaves_the_document_queued(
         assert record.status == DocumentStatus.READY
         assert record.chunks == count_chunks(library, record.id)
     assert library.vectors.count() == sum(record.chunks for record in documents.values())
+
+
+def test_pausing_holds_the_run_between_pages_and_resuming_goes_on(
+    library: Library, docs: Path
+) -> None:
+    library.add([make_pdf(docs / "a-trip.pdf", TRAVEL_PAGES)])
+    control = IndexControl()
+    pages_seen: list[int] = []
+    paused_at_page: list[int] = []
+
+    def pause_after_first_page(progress: IndexProgress) -> None:
+        pages_seen.append(progress.page)
+        if progress.page == 1:
+            control.pause()
+            # Resumed from another thread, as the window does; the run must wait for it.
+            threading.Timer(0.3, resume).start()
+
+    def resume() -> None:
+        paused_at_page.append(len(pages_seen))
+        control.resume()
+
+    finished = library.index_queued(progress=pause_after_first_page, control=control)
+
+    assert paused_at_page == [1], "no page was indexed while paused"
+    assert pages_seen == [1, 2, 3]
+    assert [record.status for record in finished] == [DocumentStatus.READY]
+
+
+def test_cancelling_a_paused_run_ends_it(library: Library, docs: Path) -> None:
+    library.add([make_pdf(docs / "a-trip.pdf", TRAVEL_PAGES)])
+    control = IndexControl()
+    control.pause()
+    threading.Timer(0.2, control.cancel).start()
+
+    assert library.index_queued(control=control) == []
+    assert by_name(library.documents())["a-trip.pdf"].status == DocumentStatus.QUEUED
+
+
+def test_documents_added_during_a_run_are_indexed_by_it(library: Library, docs: Path) -> None:
+    library.add([make_pdf(docs / "a-trip.pdf", TRAVEL_PAGES)])
+    lease = make_pdf(docs / "b-lease.pdf", LEASE_PAGES)
+    totals: list[int] = []
+
+    def add_more(progress: IndexProgress) -> None:
+        totals.append(progress.library_pages_total)
+        if progress.document.name == "a-trip.pdf" and progress.page == 1:
+            library.add([lease])
+            assert [d.name for d in library.pending()] == ["a-trip.pdf", "b-lease.pdf"]
+
+    finished = library.index_queued(progress=add_more)
+
+    assert [record.name for record in finished] == ["a-trip.pdf", "b-lease.pdf"]
+    assert totals[0] == 3 and totals[-1] == 5, "the total grows with what was added"
+    assert library.pending() == []
+
+
+def test_a_document_removed_while_queued_is_skipped(library: Library, docs: Path) -> None:
+    library.add(
+        [make_pdf(docs / "a-trip.pdf", TRAVEL_PAGES), make_pdf(docs / "b-lease.pdf", LEASE_PAGES)]
+    )
+    lease = by_name(library.documents())["b-lease.pdf"]
+
+    def remove_lease(progress: IndexProgress) -> None:
+        if progress.page == 1 and library.document(lease.id) is not None:
+            library.remove(lease.id)
+
+    finished = library.index_queued(progress=remove_lease)
+
+    assert [record.name for record in finished] == ["a-trip.pdf"]
+    assert [d.name for d in library.documents()] == ["a-trip.pdf"]
 
 
 def test_progress_reports_each_page_and_the_library_total(library: Library, docs: Path) -> None:

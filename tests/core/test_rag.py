@@ -103,7 +103,7 @@ def test_citations_are_read_from_the_answer_in_order_and_invented_ones_ignored()
         token_budget=500,
     )
     answer = "Rent is due monthly [2]. Late fees apply [1][2]. Pets too [7]."
-    assert cited_numbers(answer, grounded.sources) == [2, 1]
+    assert cited_numbers(answer, (s.number for s in grounded.sources)) == [2, 1]
 
 
 @pytest.mark.usefixtures("folio_home")

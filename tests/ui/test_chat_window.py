@@ -63,7 +63,7 @@ def test_enter_sends_and_the_answer_streams_into_the_chat(qtbot: QtBot, make_win
     assert "tokens/s" in text and "first token" in text
     assert window.composer.toPlainText() == ""
     # The first question became the chat's title, in the header and the sidebar.
-    assert window.title_label.text().startswith("What is the capital of France")
+    assert window.title_label.full_text().startswith("What is the capital of France")
     assert window.sidebar.model.rowCount() == 1
 
 

@@ -11,6 +11,7 @@ embedder (llama.cpp, which releases the GIL) works on the previous pages.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import logging
@@ -106,6 +107,39 @@ class IndexProgress:
         return (self.library_pages_total - self.library_pages_done) / self.pages_per_second
 
 
+class IndexControl:
+    """Pause, resume and cancel an indexing run from any thread.
+
+    Pausing holds the run between two pages, so nothing done so far is lost and resuming goes on
+    from the next page; cancelling ends the run and leaves unfinished documents queued.
+    """
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+        self._cancelled = threading.Event()
+
+    def is_paused(self) -> bool:
+        return not self._running.is_set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        # A paused run wakes up to see that it is over.
+        self._running.set()
+
+    def wait_while_paused(self) -> None:
+        self._running.wait()
+
+
 @dataclass(frozen=True)
 class LibraryHit:
     document: DocumentRecord
@@ -192,20 +226,43 @@ class Library:
 
     # -- indexing -------------------------------------------------------------------------------
 
+    def pending(self) -> list[DocumentRecord]:
+        """Documents not (yet) searchable in full: queued or being indexed."""
+        waiting = (DocumentStatus.QUEUED, *_IN_PROGRESS)
+        return [d for d in self.documents() if d.status in waiting]
+
     def index_queued(
         self,
         progress: Callable[[IndexProgress], None] | None = None,
-        cancel: threading.Event | None = None,
+        control: IndexControl | None = None,
     ) -> list[DocumentRecord]:
-        """Index every queued document; one failing never stops the others."""
-        cancel = cancel or threading.Event()
-        queued = [d for d in self.documents() if d.status == DocumentStatus.QUEUED]
-        tracker = _Rate({d.id: max(d.pages, 1) for d in queued})
+        """Index every queued document, including those queued while this runs; one failing
+        never stops the others."""
+        control = control or IndexControl()
+        tracker = _Rate({})
+        attempted: set[str] = set()
         finished: list[DocumentRecord] = []
-        for document in queued:
-            if cancel.is_set():
+        while not control.is_cancelled():
+            queued = [
+                d
+                for d in self.documents()
+                if d.status == DocumentStatus.QUEUED and d.id not in attempted
+            ]
+            if not queued:
                 break
-            finished.append(self._index_document(document, tracker, progress, cancel))
+            for document in queued:
+                tracker.expect(document.id, max(document.pages, 1))
+            for document in queued:
+                control.wait_while_paused()
+                if control.is_cancelled():
+                    break
+                attempted.add(document.id)
+                current = self.document(document.id)
+                if current is None or current.status != DocumentStatus.QUEUED:
+                    # Removed (or its file changed) while waiting its turn.
+                    tracker.expect(document.id, 0)
+                    continue
+                finished.append(self._index_document(current, tracker, progress, control))
         return finished
 
     def _index_document(
@@ -213,7 +270,7 @@ class Library:
         document: DocumentRecord,
         tracker: _Rate,
         progress: Callable[[IndexProgress], None] | None,
-        cancel: threading.Event,
+        control: IndexControl,
     ) -> DocumentRecord:
         self._discard_chunks(document.id)
         try:
@@ -237,7 +294,10 @@ class Library:
             characters = 0
             chunk_count = 0
             pending: list[Chunk] = []
-            for page, page_chunks in self._extract_in_background(opened, document, cancel):
+            for page, page_chunks in self._extract_in_background(opened, document, control):
+                control.wait_while_paused()
+                if control.is_cancelled():
+                    break
                 characters += sum(len(chunk.text) for chunk in page_chunks)
                 # Searchable by keyword at once; vectors follow in batches.
                 self.keywords.add(page_chunks)
@@ -249,7 +309,7 @@ class Library:
                 tracker.page_done(document.id)
                 if progress is not None:
                     progress(tracker.progress(document, "extracting", page.number))
-            if cancel.is_set():
+            if control.is_cancelled():
                 return self._set_status(
                     document.id, DocumentStatus.QUEUED, "Indexing was stopped before the end."
                 )
@@ -273,7 +333,7 @@ class Library:
         )
 
     def _extract_in_background(
-        self, opened: object, document: DocumentRecord, cancel: threading.Event
+        self, opened: object, document: DocumentRecord, control: IndexControl
     ) -> Iterator[tuple[PageText, list[Chunk]]]:
         """Pages and their chunks, produced on a helper thread while the caller embeds."""
         from desktop.core.documents.extract import OpenedDocument
@@ -292,7 +352,7 @@ class Library:
 
                 def pages() -> Iterator[PageText]:
                     for page in opened.pages():
-                        if stop.is_set() or cancel.is_set():
+                        if stop.is_set() or control.is_cancelled():
                             return
                         seen.append(page)
                         yield page
@@ -455,24 +515,36 @@ class Library:
 
 
 class _Rate:
-    """Library-wide pages done, pages per second and what is left, for the progress bar."""
+    """Library-wide pages done, pages per second and what is left, for the progress bar.
+
+    The rate is measured over the last half minute, so time left follows what the pipeline is
+    doing now (a dense table document, a pause) rather than its average since the start.
+    """
+
+    WINDOW_SECONDS = 30.0
 
     def __init__(self, expected_pages: dict[str, int]) -> None:
         self._expected = dict(expected_pages)
         self._total = sum(expected_pages.values())
         self._done = 0
-        self._started = time.perf_counter()
+        self._samples: collections.deque[tuple[float, int]] = collections.deque()
+        self._samples.append((time.perf_counter(), 0))
 
     def expect(self, document_id: str, pages: int) -> None:
-        previous = self._expected.get(document_id, 1)
+        previous = self._expected.get(document_id, 0)
         self._total += pages - previous
         self._expected[document_id] = pages
 
     def page_done(self, document_id: str) -> None:
         self._done += 1
+        now = time.perf_counter()
+        self._samples.append((now, self._done))
+        while len(self._samples) > 2 and now - self._samples[1][0] > self.WINDOW_SECONDS:
+            self._samples.popleft()
 
     def progress(self, document: DocumentRecord, phase: str, page: int) -> IndexProgress:
-        elapsed = time.perf_counter() - self._started
+        (first_time, first_done), (last_time, last_done) = self._samples[0], self._samples[-1]
+        elapsed = last_time - first_time
         return IndexProgress(
             document=document,
             phase=phase,
@@ -480,7 +552,7 @@ class _Rate:
             pages=document.pages,
             library_pages_done=self._done,
             library_pages_total=max(self._total, self._done),
-            pages_per_second=self._done / elapsed if elapsed > 0 else 0.0,
+            pages_per_second=(last_done - first_done) / elapsed if elapsed > 0 else 0.0,
         )
 
 

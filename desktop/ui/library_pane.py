@@ -423,9 +423,9 @@ class LibraryPane(QWidget):
             self.detail_label.hide()
             return
         record = records[0]
-        lines = [f"<b>{html.escape(record.title or record.name)}</b>"]
+        lines = [f"<b>{html.escape(record.title or record.name, quote=False)}</b>"]
         if record.message:
-            lines.append(html.escape(record.message))
+            lines.append(html.escape(record.message, quote=False))
         lines.append(f"<span style='color: #6b7280;'>{html.escape(str(record.path))}</span>")
         self.detail_label.setText("<br>".join(lines))
         self.detail_label.show()

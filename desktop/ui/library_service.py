@@ -96,7 +96,10 @@ class LibraryService(QObject):
         self._jobs.submit(self._reindex, list(document_ids)).add_done_callback(self._on_changed)
 
     def start_indexing(self) -> None:
+        """Index whatever is queued, unless a run is going on (it picks the new ones up)."""
         if self._library is None or self._closed:
+            return
+        if not any(d.status == DocumentStatus.QUEUED for d in self._library.documents()):
             return
         with self._run_lock:
             if self.indexing:

@@ -10,16 +10,24 @@ import pytest
 
 from desktop.cli import run_cli
 from desktop.core.documents.chunking import Chunk
-from desktop.core.documents.library import DocumentRecord, DocumentStatus, LibraryHit
+from desktop.core.documents.library import DocumentRecord, DocumentStatus, Library, LibraryHit
+from desktop.core.embedder import Embedder
 from desktop.core.rag import (
     GROUNDING_INSTRUCTIONS,
     NOT_IN_LIBRARY,
     RELEVANCE_THRESHOLD,
+    GroundedQuestion,
+    SourceRef,
     cited_numbers,
+    ground_in_library,
     ground_question,
+    linkify_citations,
+    not_indexed_notice,
+    source_budget,
+    sources_from_meta,
 )
 from tests.core.test_extract import make_pdf
-from tests.core.test_library import LEASE_PAGES, REPORT_PAGES
+from tests.core.test_library import LEASE_PAGES, REPORT_PAGES, by_name
 
 
 def hit(text: str, similarity: float, page: int = 3, label: str = "3") -> LibraryHit:
@@ -146,3 +154,100 @@ def test_ask_with_docs_cites_the_page_and_refuses_what_the_library_lacks(
     assert code == 0
     assert reply["answer"] == NOT_IN_LIBRARY
     assert reply["citations"] == []
+
+
+def test_a_source_saved_with_an_answer_comes_back_whole() -> None:
+    import numpy as np
+
+    grounded = ground_question(
+        "When is rent due?",
+        [hit("Rent is due on the first day of each month.", float(np.float32(0.8123456)), 4, "ii")],
+        system_prompt="",
+        count_tokens=words,
+        token_budget=500,
+    )
+    ref = SourceRef.from_source(grounded.sources[0])
+    meta = json.loads(json.dumps({"sources": [ref.to_meta()]}))  # as the store saves it
+
+    (restored,) = sources_from_meta(meta)
+    assert restored == SourceRef(
+        number=1,
+        document_id="d" * 64,
+        file="lease.pdf",
+        path=Path("/docs/lease.pdf"),
+        page_start=4,
+        page_end=4,
+        page_label="ii",
+        text="Rent is due on the first day of each month.",
+        similarity=0.8123,
+    )
+    assert restored.page_text == "page 4 (printed ii)"
+
+
+def test_malformed_saved_sources_are_skipped_not_fatal() -> None:
+    good = {"n": 2, "file": "a.pdf", "path": "/a.pdf", "page_start": 3}
+    meta = {"sources": [{"n": "x"}, "not a source", {"file": "a.pdf"}, good]}
+    assert [ref.number for ref in sources_from_meta(meta)] == [2]
+    assert sources_from_meta({"sources": "nonsense"}) == []
+    assert sources_from_meta({}) == []
+    spread = SourceRef.from_meta(good | {"page_end": 5})
+    assert spread is not None and spread.page_text == "pages 3–5"
+
+
+def test_citations_become_links_outside_code_tags_and_links() -> None:
+    rendered = (
+        "<p>Rent is due monthly [1][2], late fees apply [7].</p>"
+        "<pre><code>x = a[1]</code></pre>"
+        '<p><code>b[2]</code> and <a href="https://example.org/[1]">[1]</a></p>'
+    )
+    linked = linkify_citations(rendered, [1, 2], lambda n: f"folio:source/5/{n}")
+
+    assert linked.count('href="folio:source/5/1"') == 1
+    assert linked.count('href="folio:source/5/2"') == 1
+    assert "late fees apply [7]" in linked, "a number with no source stays text"
+    assert "<pre><code>x = a[1]</code></pre>" in linked
+    assert "<code>b[2]</code>" in linked
+    assert 'href="https://example.org/[1]">[1]</a>' in linked
+    assert linkify_citations(rendered, [], str) == rendered
+
+
+def test_the_not_indexed_notice_names_a_few_and_counts_the_rest() -> None:
+    assert not_indexed_notice([]) == ""
+    assert not_indexed_notice(["a.pdf"]) == (
+        "Still being indexed, so passages may be missing: a.pdf."
+    )
+    assert not_indexed_notice(["a.pdf", "b.pdf", "c.pdf", "d.pdf", "e.pdf"]) == (
+        "Still being indexed, so passages may be missing: a.pdf, b.pdf, c.pdf and 2 more."
+    )
+
+
+def test_grounding_in_the_library_notes_what_is_not_indexed_yet(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    library = Library(tmp_path / "library", embedder)
+    try:
+        library.add([make_pdf(docs / "lease.pdf", LEASE_PAGES)])
+        library.index_queued()
+        library.add([make_pdf(docs / "report.pdf", REPORT_PAGES)])
+        lease_id = by_name(library.documents())["lease.pdf"].id
+
+        def ground(documents: list[str] | None) -> GroundedQuestion:
+            return ground_in_library(
+                library,
+                "How much is the rent?",
+                documents=documents,
+                system_prompt="Be brief.",
+                count_tokens=words,
+                token_budget=source_budget(2048, 256, 3),
+            )
+
+        everything = ground(None)
+        assert everything.relevant and everything.sources[0].hit.document.name == "lease.pdf"
+        assert everything.not_indexed == ("report.pdf",)
+        only_lease = ground([lease_id])
+        assert only_lease.not_indexed == ()
+        assert {s.hit.document.name for s in only_lease.sources} == {"lease.pdf"}
+    finally:
+        library.close()

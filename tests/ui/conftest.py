@@ -12,6 +12,7 @@ from desktop.core.conversations import ConversationStore
 from desktop.core.engine import ChatEngine
 from desktop.core.paths import app_paths
 from desktop.ui.application import configure_application
+from desktop.ui.library_service import LibraryService
 from desktop.ui.main_window import MainWindow
 
 WindowFactory = Callable[..., MainWindow]
@@ -20,28 +21,37 @@ FAST = {"max_tokens": 40, "context_length": 2048, "seed": 7, "temperature": 0.0}
 
 
 @pytest.fixture
-def make_window(qtbot: QtBot, starter_model: Path) -> Iterator[WindowFactory]:
-    """Real windows on a real engine with the starter model, in this test's FOLIO_HOME."""
-    opened: list[tuple[MainWindow, ChatEngine, ConversationStore]] = []
+def make_window(
+    qtbot: QtBot, starter_model: Path, starter_embedder_file: Path
+) -> Iterator[WindowFactory]:
+    """Real windows on a real engine with the starter model, in this test's FOLIO_HOME;
+    ``with_library=True`` adds the document library with the real starter embedder."""
+    opened: list[tuple[MainWindow, ChatEngine, ConversationStore, LibraryService | None]] = []
 
-    def make(**overrides: object) -> MainWindow:
+    def make(with_library: bool = False, **overrides: object) -> MainWindow:
         paths = app_paths().ensure()
         app = QApplication.instance()
         configure_application(app, paths)
         settings = Settings().with_values({**FAST, **overrides})
         store = ConversationStore(paths.conversations_db)
         engine = ChatEngine()
-        window = MainWindow(paths, settings, store, engine)
-        opened.append((window, engine, store))
+        library = LibraryService(paths) if with_library else None
+        window = MainWindow(paths, settings, store, engine, library)
+        opened.append((window, engine, store, library))
         window.show()
         with qtbot.waitSignal(window.loader.loaded, timeout=60_000):
             window.load_initial_model()
+        if library is not None:
+            with qtbot.waitSignal(library.opened, timeout=60_000):
+                library.open(starter_embedder_file)
         return window
 
     yield make
-    for window, engine, store in reversed(opened):
+    for window, engine, store, library in reversed(opened):
         if window.isVisible():
             window.close()
+        if library is not None:
+            library.close()
         engine.close()
         store.close()
 

@@ -1,0 +1,339 @@
+"""The document library in the window, driven as a user would: real embedder, real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from desktop.core.conversations import Message, MessageStatus, Role
+from desktop.core.documents.library import DocumentStatus
+from desktop.core.rag import NOT_IN_LIBRARY, sources_from_meta
+from desktop.ui.chat_controller import DocumentScope
+from desktop.ui.document_viewer import Passage
+from desktop.ui.library_model import DocumentTableModel
+from desktop.ui.main_window import MainWindow
+from tests.core.test_extract import make_pdf
+from tests.core.test_library import LEASE_PAGES, REPORT_PAGES
+from tests.ui.conftest import WindowFactory
+from tests.ui.test_chat_window import send
+
+INDEXING_TIMEOUT = 120_000
+
+
+@pytest.fixture(autouse=True)
+def no_modal_boxes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Message boxes answer Yes and are recorded, so that no test waits on a modal dialog."""
+    shown: list[tuple[str, str]] = []
+
+    def record(_parent: Any, title: str, text: str, *_args: Any) -> QMessageBox.StandardButton:
+        shown.append((title, text))
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "warning", record)
+    monkeypatch.setattr(QMessageBox, "question", record)
+    return shown
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "my documents"
+    folder.mkdir()
+    return folder
+
+
+def drop(window: MainWindow, paths: list[Path]) -> None:
+    """What dropping files from a file manager onto the window delivers."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    event = QDropEvent(
+        QPointF(200, 200),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    assert event.isAccepted()
+
+
+def add_and_wait(qtbot: QtBot, window: MainWindow, paths: list[Path]) -> None:
+    library = window._library
+    assert library is not None
+    with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
+        window.add_documents(paths)
+
+
+def table_rows(window: MainWindow) -> dict[str, list[str]]:
+    pane = window.library_pane
+    assert pane is not None
+    model = pane.proxy
+    rows: dict[str, list[str]] = {}
+    for row in range(model.rowCount()):
+        cells = [model.index(row, column).data() for column in range(model.columnCount())]
+        rows[cells[0]] = cells
+    return rows
+
+
+def last_answer(window: MainWindow) -> Message:
+    conversation = window.controller.current_conversation
+    assert conversation is not None
+    answer = window._store.messages(conversation)[-1]
+    assert answer.role == Role.ASSISTANT
+    return answer
+
+
+def long_report(pages: int) -> list[str]:
+    return [
+        f"CHAPTER {n}\nThe quarterly review of warehouse {n} covers inventory, staffing and "
+        f"the delivery fleet. Section {n} lists the suppliers and their contract terms."
+        for n in range(1, pages + 1)
+    ]
+
+
+def test_dropped_files_are_indexed_with_their_status_in_the_table(
+    qtbot: QtBot, make_window: WindowFactory, docs: Path, no_modal_boxes: list[tuple[str, str]]
+) -> None:
+    window = make_window(with_library=True)
+    pane = window.library_pane
+    assert pane is not None and not pane.isVisible()
+    assert pane.stack.currentWidget() is pane.empty_label
+    lease = make_pdf(docs / "lease.pdf", LEASE_PAGES)
+    fake = docs / "fake.pdf"
+    fake.write_text("not a pdf at all")
+    notes = docs / "notes ü.md"
+    notes.write_text("# Notes\n\nThe boiler is serviced every October by the landlord.\n")
+    spreadsheet = docs / "budget.xlsx"
+    spreadsheet.write_bytes(b"PK\x03\x04")
+
+    library = window._library
+    assert library is not None
+    with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
+        drop(window, [lease, fake, notes, spreadsheet])
+
+    assert pane.isVisible(), "dropping documents shows the library"
+    rows = table_rows(window)
+    assert set(rows) == {"lease.pdf", "fake.pdf", "notes ü.md"}
+    assert rows["lease.pdf"][DocumentTableModel.PAGES] == "2"
+    assert rows["lease.pdf"][DocumentTableModel.STATUS] == "Ready"
+    assert int(rows["lease.pdf"][DocumentTableModel.CHUNKS]) >= 2
+    assert rows["notes ü.md"][DocumentTableModel.STATUS] == "Ready"
+    assert rows["fake.pdf"][DocumentTableModel.STATUS] == "Failed"
+    # The file that is not a document was refused with its reason, and the rest went on.
+    assert len(no_modal_boxes) == 1 and "budget.xlsx" in no_modal_boxes[0][1]
+    assert not pane.progress_box.isVisible()
+    assert "3 · 3 pages searchable" in pane.summary_label.text()
+
+    # Selecting the failed file tells why.
+    failed = next(d for d in library.documents() if d.name == "fake.pdf")
+    pane.select_document(failed.id)
+    assert pane.detail_label.isVisible()
+    assert "isn't a PDF, although its name ends in .pdf" in pane.detail_label.text()
+
+    # Adding the same file again indexes nothing new.
+    window.add_documents([lease])
+    qtbot.waitUntil(lambda: "already in the library" in window.statusBar().currentMessage())
+    assert len(library.documents()) == 3
+
+
+def test_progress_can_be_paused_resumed_and_stopped(
+    qtbot: QtBot, make_window: WindowFactory, docs: Path
+) -> None:
+    window = make_window(with_library=True)
+    pane = window.library_pane
+    library = window._library
+    assert pane is not None and library is not None
+    big = make_pdf(docs / "warehouses.pdf", long_report(200))
+
+    with qtbot.waitSignal(library.progress_reported, timeout=INDEXING_TIMEOUT):
+        window.add_documents([big])
+    qtbot.mouseClick(pane.pause_button, Qt.MouseButton.LeftButton)
+    assert library.paused and pane.pause_button.text() == "Resume"
+    qtbot.waitUntil(lambda: pane.progress_label.text().startswith("Paused at"))
+    # The page being indexed when Pause was pressed is finished (with its batch of vectors,
+    # up to a second or two on a busy machine); then nothing moves.
+    qtbot.wait(2500)
+    done = pane.progress_bar.value()
+    qtbot.wait(600)
+    assert pane.progress_bar.value() == done, "no page is indexed while paused"
+    assert pane.progress_label.text().endswith(f"of {pane.progress_bar.maximum():,} pages")
+
+    qtbot.mouseClick(pane.pause_button, Qt.MouseButton.LeftButton)
+    assert not library.paused and pane.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: "pages/s" in pane.progress_label.text(), timeout=30_000)
+
+    with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT) as stopped:
+        qtbot.mouseClick(pane.cancel_button, Qt.MouseButton.LeftButton)
+    assert stopped.args == [True]
+    assert library.documents()[0].status == DocumentStatus.QUEUED
+    assert pane.progress_box.isVisible()
+    assert pane.progress_label.text() == "Indexing stopped: 1 document waits."
+
+    with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
+        qtbot.mouseClick(pane.pause_button, Qt.MouseButton.LeftButton)  # “Resume”
+    assert library.documents()[0].status == DocumentStatus.READY
+    assert table_rows(window)["warehouses.pdf"][DocumentTableModel.STATUS] == "Ready"
+    assert not pane.progress_box.isVisible()
+
+
+def test_an_answer_from_the_documents_cites_sources_that_open_the_page(
+    qtbot: QtBot, make_window: WindowFactory, docs: Path
+) -> None:
+    window = make_window(with_library=True)
+    add_and_wait(
+        qtbot,
+        window,
+        [make_pdf(docs / "lease.pdf", LEASE_PAGES), make_pdf(docs / "report.pdf", REPORT_PAGES)],
+    )
+    # Adding documents turned the chat to them.
+    assert window.controller.document_scope == DocumentScope(True, None)
+    assert window.scope_button.text().startswith("Documents: all")
+
+    send(qtbot, window, "Who mows the lawn and keeps the garden tidy?")
+
+    answer = last_answer(window)
+    assert answer.status == MessageStatus.COMPLETE and answer.content.strip()
+    sources = sources_from_meta(answer.meta)
+    assert sources and sources[0].file == "lease.pdf" and sources[0].page_start == 2
+    shown = window.chat_view.toPlainText()
+    assert "Sources" in shown and "[1] lease.pdf, page 2" in shown
+    # The question itself was saved as typed, not with the sources pasted in.
+    assert window._store.messages(answer.conversation_id)[0].content.startswith("Who mows")
+
+    window.chat_view._on_anchor_clicked(QUrl(f"folio:source/{answer.id}/1"))
+    viewer = window.viewer
+    assert viewer is not None and viewer.isVisible()
+    assert viewer.stack.currentWidget() is viewer.pdf_view
+    assert viewer.page_box.value() == 2
+    assert "garden" in viewer.highlighted_phrase or "lawn" in viewer.highlighted_phrase
+    assert "highlighted" in viewer.caption_label.text()
+    assert viewer.system_button.isEnabled()
+
+
+def test_an_inline_citation_is_a_link_to_its_source(
+    qtbot: QtBot, make_window: WindowFactory, docs: Path
+) -> None:
+    window = make_window(with_library=True)
+    add_and_wait(qtbot, window, [make_pdf(docs / "lease.pdf", LEASE_PAGES)])
+    send(qtbot, window, "How much is the rent?")
+    answer = last_answer(window)
+    # Whatever the tiny model wrote, an answer citing [1] renders it as a link to source 1.
+    window._store.finish_message(answer.id, "Rent is 1,200 dollars [1].", MessageStatus.COMPLETE)
+    window.controller.open_conversation(answer.conversation_id)
+
+    html = window.chat_view.toHtml()
+    # In the answer's text and in the list of sources.
+    assert html.count(f'href="folio:source/{answer.id}/1"') == 2
+
+
+def test_a_question_the_library_cannot_answer_is_not_invented(
+    qtbot: QtBot, make_window: WindowFactory, docs: Path
+) -> None:
+    window = make_window(with_library=True)
+    add_and_wait(qtbot, window, [make_pdf(docs / "lease.pdf", LEASE_PAGES)])
+
+    send(qtbot, window, "What is the best recipe for sourdough bread?")
+
+    answer = last_answer(window)
+    assert answer.content == NOT_IN_LIBRARY
+    assert answer.meta.get("finish_reason") == "not_in_library"
+    assert "completion_tokens" not in answer.meta, "the model was not asked"
+
+
+def test_a_question_asked_while_indexing_says_what_is_not_indexed_yet(
+    qtbot: QtBot, make_window: WindowFactory, docs: Path
+) -> None:
+    window = make_window(with_library=True)
+    library = window._library
+    assert library is not None
+    add_and_wait(qtbot, window, [make_pdf(docs / "lease.pdf", LEASE_PAGES)])
+    with qtbot.waitSignal(library.progress_reported, timeout=INDEXING_TIMEOUT):
+        window.add_documents([make_pdf(docs / "warehouses.pdf", long_report(40))])
+    library.pause()
+
+    send(qtbot, window, "When is the rent paid?")
+
+    answer = last_answer(window)
+    assert answer.meta.get("not_indexed") == ["warehouses.pdf"]
+    assert (
+        "Still being indexed, so passages may be missing: warehouses.pdf."
+        in window.chat_view.toPlainText()
+    )
+    with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
+        library.resume()
+
+
+def test_each_chat_keeps_its_own_documents(
+    qtbot: QtBot, make_window: WindowFactory, docs: Path
+) -> None:
+    window = make_window(with_library=True)
+    pane = window.library_pane
+    library = window._library
+    assert pane is not None and library is not None
+    add_and_wait(
+        qtbot,
+        window,
+        [make_pdf(docs / "lease.pdf", LEASE_PAGES), make_pdf(docs / "report.pdf", REPORT_PAGES)],
+    )
+    report = next(d for d in library.documents() if d.name == "report.pdf")
+    pane.select_document(report.id)
+    window._on_scope_menu_shown()
+    assert window.scope_selected_action.text() == "Answer from the 1 selected document"
+    window.scope_selected_action.trigger()
+    assert window.controller.document_scope == DocumentScope(True, (report.id,))
+    assert window.scope_button.text().startswith("report.pdf")
+
+    send(qtbot, window, "Who repairs the heating and the roof?")
+    first_chat = window.controller.current_conversation
+    assert {s.file for s in sources_from_meta(last_answer(window).meta)} <= {"report.pdf"}
+
+    window.controller.new_conversation()
+    window.scope_off_action.trigger()
+    send(qtbot, window, "Say hello.")
+    assert "sources" not in last_answer(window).meta
+
+    assert first_chat is not None
+    window.controller.open_conversation(first_chat)
+    assert window.controller.document_scope == DocumentScope(True, (report.id,))
+
+
+def test_removing_a_document_and_opening_one_that_moved(
+    qtbot: QtBot, make_window: WindowFactory, docs: Path
+) -> None:
+    window = make_window(with_library=True)
+    pane = window.library_pane
+    library = window._library
+    assert pane is not None and library is not None
+    lease = make_pdf(docs / "lease.pdf", LEASE_PAGES)
+    notes = docs / "notes.txt"
+    notes.write_text("Pick up the keys from the agency on Friday.\nThe deposit is 2,400 euros.\n")
+    add_and_wait(qtbot, window, [lease, notes])
+
+    # A text file opens as text, with the passage marked.
+    record = next(d for d in library.documents() if d.name == "notes.txt")
+    viewer = window.open_passage(
+        Passage(record.path, record.name, 1, "The deposit is 2,400 euros.")
+    )
+    assert viewer.stack.currentWidget() is viewer.text_view
+    assert viewer.highlighted_phrase == "The deposit is 2,400 euros"
+    assert len(viewer.text_view.extraSelections()) == 1
+
+    # A file moved after indexing: the table says so and the viewer explains.
+    lease.rename(docs / "lease-moved.pdf")
+    library.documents_changed.emit()
+    qtbot.waitUntil(lambda: table_rows(window)["lease.pdf"][-1] == "File missing")
+    moved = next(d for d in library.documents() if d.name == "lease.pdf")
+    viewer = window.open_passage(Passage(moved.path, moved.name, 1, "The tenant shall pay rent"))
+    assert viewer.stack.currentWidget() is viewer.message_label
+    assert "moved or deleted" in viewer.message_label.text()
+    assert not viewer.system_button.isEnabled()
+
+    with qtbot.waitSignal(library.documents_changed, timeout=30_000):
+        pane.select_document(record.id)
+        pane.remove_action.trigger()
+    qtbot.waitUntil(lambda: set(table_rows(window)) == {"lease.pdf"})

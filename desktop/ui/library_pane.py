@@ -294,7 +294,7 @@ class LibraryPane(QWidget):
         )
         self._update_actions()
         self._show_detail()
-        if not self._service.indexing:
+        if not self._service.is_indexing():
             self._show_idle()
 
     @Slot(object)
@@ -329,13 +329,13 @@ class LibraryPane(QWidget):
     @Slot()
     def _on_progress_timer(self) -> None:
         progress = self._pending_progress
-        if progress is None or not self._service.indexing:
+        if progress is None or not self._service.is_indexing():
             return
         self.model.set_progress(progress)
         total = max(progress.library_pages_total, 1)
         self.progress_bar.setRange(0, total)
         self.progress_bar.setValue(progress.library_pages_done)
-        if self._service.paused:
+        if self._service.is_paused():
             self.progress_label.setText(
                 f"Paused at {progress.library_pages_done:,} of {total:,} pages"
             )
@@ -362,8 +362,8 @@ class LibraryPane(QWidget):
     def _show_idle(self) -> None:
         """No run: hide the progress, unless documents wait (stopped or interrupted)."""
         waiting = [r for r in self.model_records() if r.status == DocumentStatus.QUEUED]
-        if not waiting or self._service.indexing:
-            if not self._service.indexing:
+        if not waiting or self._service.is_indexing():
+            if not self._service.is_indexing():
                 self.progress_box.hide()
             return
         self.progress_box.show()
@@ -402,7 +402,7 @@ class LibraryPane(QWidget):
 
     @Slot()
     def _on_pause_clicked(self) -> None:
-        if self._service.indexing and not self._service.paused:
+        if self._service.is_indexing() and not self._service.is_paused():
             self._service.pause()
         else:
             self._service.resume()

@@ -69,13 +69,11 @@ class LibraryService(QObject):
     def library(self) -> Library | None:
         return self._library
 
-    @property
-    def indexing(self) -> bool:
+    def is_indexing(self) -> bool:
         return self._indexer is not None and self._indexer.is_alive()
 
-    @property
-    def paused(self) -> bool:
-        return self.indexing and self._control.is_paused()
+    def is_paused(self) -> bool:
+        return self.is_indexing() and self._control.is_paused()
 
     def documents(self) -> list[DocumentRecord]:
         return self._library.documents() if self._library is not None else []
@@ -102,7 +100,7 @@ class LibraryService(QObject):
         if not any(d.status == DocumentStatus.QUEUED for d in self._library.documents()):
             return
         with self._run_lock:
-            if self.indexing:
+            if self.is_indexing():
                 # The run looks for newly queued documents before it ends.
                 self._run_again = True
                 return
@@ -115,12 +113,12 @@ class LibraryService(QObject):
         self.indexing_started.emit()
 
     def pause(self) -> None:
-        if self.indexing:
+        if self.is_indexing():
             self._control.pause()
             self.pause_changed.emit(True)
 
     def resume(self) -> None:
-        if self.indexing:
+        if self.is_indexing():
             self._control.resume()
             self.pause_changed.emit(False)
         else:

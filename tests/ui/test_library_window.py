@@ -69,6 +69,17 @@ def add_and_wait(qtbot: QtBot, window: MainWindow, paths: list[Path]) -> None:
         window.add_documents(paths)
 
 
+def wait_for_progress(qtbot: QtBot, window: MainWindow) -> None:
+    """Until the progress line shows pages being indexed.
+
+    Frequent signals from worker threads are not waited on with ``waitSignal``: deliveries
+    still queued when its temporary receiver is gone would reach a freed Python object.
+    """
+    pane = window.library_pane
+    assert pane is not None
+    qtbot.waitUntil(lambda: "pages/s" in pane.progress_label.text(), timeout=INDEXING_TIMEOUT)
+
+
 def table_rows(window: MainWindow) -> dict[str, list[str]]:
     pane = window.library_pane
     assert pane is not None
@@ -150,10 +161,10 @@ def test_progress_can_be_paused_resumed_and_stopped(
     assert pane is not None and library is not None
     big = make_pdf(docs / "warehouses.pdf", long_report(200))
 
-    with qtbot.waitSignal(library.progress_reported, timeout=INDEXING_TIMEOUT):
-        window.add_documents([big])
+    window.add_documents([big])
+    wait_for_progress(qtbot, window)
     qtbot.mouseClick(pane.pause_button, Qt.MouseButton.LeftButton)
-    assert library.paused and pane.pause_button.text() == "Resume"
+    assert library.is_paused() and pane.pause_button.text() == "Resume"
     qtbot.waitUntil(lambda: pane.progress_label.text().startswith("Paused at"))
     # The page being indexed when Pause was pressed is finished (with its batch of vectors,
     # up to a second or two on a busy machine); then nothing moves.
@@ -164,7 +175,7 @@ def test_progress_can_be_paused_resumed_and_stopped(
     assert pane.progress_label.text().endswith(f"of {pane.progress_bar.maximum():,} pages")
 
     qtbot.mouseClick(pane.pause_button, Qt.MouseButton.LeftButton)
-    assert not library.paused and pane.pause_button.text() == "Pause"
+    assert not library.is_paused() and pane.pause_button.text() == "Pause"
     qtbot.waitUntil(lambda: "pages/s" in pane.progress_label.text(), timeout=30_000)
 
     with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT) as stopped:
@@ -252,8 +263,8 @@ def test_a_question_asked_while_indexing_says_what_is_not_indexed_yet(
     library = window._library
     assert library is not None
     add_and_wait(qtbot, window, [make_pdf(docs / "lease.pdf", LEASE_PAGES)])
-    with qtbot.waitSignal(library.progress_reported, timeout=INDEXING_TIMEOUT):
-        window.add_documents([make_pdf(docs / "warehouses.pdf", long_report(40))])
+    window.add_documents([make_pdf(docs / "warehouses.pdf", long_report(200))])
+    wait_for_progress(qtbot, window)
     library.pause()
 
     send(qtbot, window, "When is the rent paid?")
@@ -333,7 +344,6 @@ def test_removing_a_document_and_opening_one_that_moved(
     assert "moved or deleted" in viewer.message_label.text()
     assert not viewer.system_button.isEnabled()
 
-    with qtbot.waitSignal(library.documents_changed, timeout=30_000):
-        pane.select_document(record.id)
-        pane.remove_action.trigger()
+    pane.select_document(record.id)
+    pane.remove_action.trigger()
     qtbot.waitUntil(lambda: set(table_rows(window)) == {"lease.pdf"})

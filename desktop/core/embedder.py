@@ -82,8 +82,16 @@ class Embedder(OwnerThread):
 
     def embed(self, texts: Sequence[str], kind: TextKind = "document") -> Vectors:
         """One normalised row per text (blocks until the owner thread is done)."""
-        vectors: Vectors = self._submit(self._embed, list(texts), kind).result()
-        return vectors
+        return self.embed_later(texts, kind).result()
+
+    def embed_later(self, texts: Sequence[str], kind: TextKind = "document") -> Future[Vectors]:
+        future: Future[Vectors] = self._submit(self._embed, list(texts), kind)
+        return future
+
+    def set_threads(self, threads: int) -> Future[None]:
+        """Use ``threads`` CPU threads from the next text on (0: every physical core)."""
+        future: Future[None] = self._submit(self._set_threads, threads)
+        return future
 
     def count_tokens(self, text: str) -> int:
         count: int = self._submit(self._count_tokens, text).result()
@@ -128,6 +136,14 @@ class Embedder(OwnerThread):
             prefixes=prefixes_for(header),
         )
         return self._info
+
+    def _set_threads(self, threads: int) -> None:
+        if self._llama is None:
+            return
+        import llama_cpp
+
+        count = threads or physical_cores()
+        llama_cpp.llama_set_n_threads(self._llama._ctx.ctx, count, count)
 
     def _unload(self) -> None:
         if self._llama is not None:

@@ -68,9 +68,18 @@ def read_safetensors(path: Path) -> Iterator[tuple[str, npt.NDArray[Any]]]:
         yield name, data[start:end].view(dtype).reshape(entry["shape"])
 
 
-def convert_sentence_transformer(model_dir: Path, output: Path) -> ConvertedModel:
-    """Write ``output`` (a GGUF) from a sentence-transformers BERT folder; atomic on success."""
+def convert_sentence_transformer(
+    model_dir: Path, output: Path, weights: str = "f16"
+) -> ConvertedModel:
+    """Write ``output`` (a GGUF) from a sentence-transformers BERT folder; atomic on success.
+
+    ``weights`` is the type of the weight matrices: "f16" or "q8_0".
+    """
     import gguf
+    from gguf.quants import quantize
+
+    if weights not in ("f16", "q8_0"):
+        raise ConversionError(f"unknown weight type {weights!r}")
 
     config = _read_json(model_dir / "config.json")
     if config.get("model_type") != "bert":
@@ -94,7 +103,9 @@ def convert_sentence_transformer(model_dir: Path, output: Path) -> ConvertedMode
     writer.add_layer_norm_eps(float(config.get("layer_norm_eps", 1e-12)))
     writer.add_causal_attention(False)
     writer.add_pooling_type(_pooling_type(pooling, gguf))
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    writer.add_file_type(
+        gguf.LlamaFileType.MOSTLY_Q8_0 if weights == "q8_0" else gguf.LlamaFileType.MOSTLY_F16
+    )
 
     tokens, token_types = _phantom_space_vocabulary(vocabulary)
     writer.add_tokenizer_model("bert")
@@ -124,9 +135,12 @@ def convert_sentence_transformer(model_dir: Path, output: Path) -> ConvertedMode
         # Weight matrices in f16 (half the size, the precision llama.cpp multiplies them in).
         # Vectors, and the token-type table (added, not multiplied, where ggml's CPU add wants
         # f32 operands), stay f32, as in llama.cpp's own converter.
-        half = array.ndim == 2 and not target.startswith(_KEPT_IN_F32)
-        values = array.astype(np.float16 if half else np.float32)
-        writer.add_tensor(target, values)
+        matrix = array.ndim == 2 and not target.startswith(_KEPT_IN_F32)
+        if matrix and weights == "q8_0" and array.shape[-1] % 32 == 0:
+            quant = gguf.GGMLQuantizationType.Q8_0
+            writer.add_tensor(target, quantize(array.astype(np.float32), quant), raw_dtype=quant)
+        else:
+            writer.add_tensor(target, array.astype(np.float16 if matrix else np.float32))
         count += 1
 
     writer.write_header_to_file()

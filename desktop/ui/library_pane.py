@@ -340,10 +340,15 @@ class LibraryPane(QWidget):
                 f"Paused at {progress.library_pages_done:,} of {total:,} pages"
             )
             return
+        searchable = ""
+        if progress.library_pages_extracted >= total:
+            searchable = " · all searchable by keyword"
+        elif progress.library_pages_extracted > progress.library_pages_done:
+            searchable = f" · {progress.library_pages_extracted:,} searchable by keyword"
         self.progress_label.setText(
             f"Indexing {progress.library_pages_done:,} of {total:,} pages · "
             f"{progress.pages_per_second:.1f} pages/s · "
-            f"{describe_time_left(progress.seconds_left)}"
+            f"{describe_time_left(progress.seconds_left)}{searchable}"
         )
 
     @Slot(bool)

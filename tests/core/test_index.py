@@ -19,6 +19,7 @@ from desktop.core.documents.index import (
     VectorIndex,
     query_terms,
     reciprocal_rank_fusion,
+    reference_phrases,
 )
 from desktop.core.embedder import Embedder
 
@@ -388,3 +389,57 @@ def test_an_empty_vector_index_finds_nothing(embedder: Embedder, tmp_path: Path)
     vectors.remove([])
     vectors.add([], [], np.zeros((0, 384), dtype=np.float32))
     assert vectors.count() == 0
+
+
+# References to labelled parts
+
+
+@pytest.mark.parametrize(
+    ("query", "phrases"),
+    [
+        ("According to table II, which datasets?", ["table ii"]),
+        ("What does Figure 3 show, and fig. 4b?", ["figure 3", "fig 3", "figure 4b", "fig 4b"]),
+        (
+            "Summarise Item 7A and Note 11 and section 4.2.1",
+            ["item 7a", "note 11", "section 4.2.1"],
+        ),
+        ("What is on the table in the kitchen?", []),
+        ("Which item costs most?", []),
+    ],
+)
+def test_labelled_references_are_read_from_questions(query: str, phrases: list[str]) -> None:
+    assert reference_phrases(query) == phrases
+
+
+def test_a_question_naming_a_table_finds_the_passage_with_that_label(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    # Many passages talk about tables and datasets; one is Table II itself.
+    chunks = [
+        make_chunk(
+            f"paper:{n}:0",
+            SCIENCE,
+            "Survey of Retrieval",
+            f"Table {roman} summarises the datasets used for retrieval evaluation in part {n}.",
+        )
+        for n, roman in enumerate(["I", "III", "IV", "V", "VI", "VII"], start=1)
+    ]
+    chunks.append(
+        make_chunk(
+            "paper:9:0",
+            SCIENCE,
+            "Survey of Retrieval",
+            "TABLE II DOWNSTREAM TASKS AND DATASETS OF RAG. Task QA with PopQA and MS MARCO.",
+        )
+    )
+    connection = sqlite3.connect(":memory:")
+    keywords = KeywordIndex(connection)
+    keywords.add(chunks)
+    vectors = open_vectors(tmp_path / "vectors", embedder)
+    add_vectors(vectors, embedder, chunks)
+
+    assert keywords.search_references("According to table II, which datasets?", 5) == ["paper:9:0"]
+    hits = HybridSearch(keywords, vectors).search("According to table II, which datasets?", k=3)
+    assert hits[0].chunk.id == "paper:9:0"
+    assert keywords.search_references("Which datasets are used?", 5) == []
+    connection.close()

@@ -6,7 +6,9 @@ import random
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from desktop.core.documents.library import (
     Library,
     LibraryHit,
 )
-from desktop.core.embedder import Embedder
+from desktop.core.embedder import Embedder, TextKind, Vectors
 from tests.core.test_extract import encrypt_pdf, make_pdf
 
 LEASE_PAGES = [
@@ -617,3 +619,50 @@ def test_page_counts_are_known_as_soon_as_files_are_added(library: Library, docs
     assert result.document is not None
     assert result.document.status == DocumentStatus.QUEUED
     assert result.document.pages == len(LEASE_PAGES)
+
+
+class GatedEmbedder(Embedder):
+    """The real embedder, holding every batch of document vectors until the gate opens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def embed_later(self, texts: Sequence[str], kind: TextKind = "document") -> Future[Vectors]:
+        if kind == "document":
+            self.gate.wait(timeout=60)
+        return super().embed_later(texts, kind)
+
+
+def test_pages_are_searchable_by_keyword_before_their_vectors_exist(
+    tmp_path: Path, docs: Path, starter_embedder_file: Path
+) -> None:
+    embedder = GatedEmbedder()
+    embedder.load(starter_embedder_file).result()
+    library = Library(tmp_path / "gated", embedder)
+    try:
+        pages = [f"Chapter {n}. The warehouse in town {n} stores spare parts." for n in range(40)]
+        pages[-1] = "Appendix. The zeppelin hangar is inspected every spring."
+        library.add([make_pdf(docs / "long.pdf", pages)])
+        document = library.documents()[0]
+        run = threading.Thread(target=library.index_queued)
+        run.start()
+        deadline = time.monotonic() + 60
+        while library.keywords.count(document.id) < 40:
+            assert time.monotonic() < deadline, "extraction did not run ahead of embedding"
+            time.sleep(0.05)
+
+        # Every page is in the keyword index while no vector exists yet.
+        assert library.vectors.count() == 0
+        assert by_name(library.documents())["long.pdf"].status == DocumentStatus.EMBEDDING
+        found = library.keywords.search("zeppelin hangar", limit=5)
+        assert found and library.keywords.chunks(found)[found[0]].page_start == 40
+
+        embedder.gate.set()
+        run.join(timeout=60)
+        assert by_name(library.documents())["long.pdf"].status == DocumentStatus.READY
+        assert library.vectors.count() == library.keywords.count(document.id)
+    finally:
+        embedder.gate.set()
+        library.close()
+        embedder.close()

@@ -12,15 +12,13 @@ embedder (llama.cpp, which releases the GIL) works on the previous pages.
 from __future__ import annotations
 
 import collections
-import contextlib
 import hashlib
 import logging
-import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -28,13 +26,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from desktop.core.documents.chunking import Chunk, chunk_pages
+from desktop.core.documents.chunking import Chunk
 from desktop.core.documents.extract import (
     SUPPORTED_SUFFIXES,
     ExtractionError,
-    PageText,
     Problem,
     open_document,
+)
+from desktop.core.documents.extraction_worker import (
+    ExtractionWorker,
+    ExtractJob,
+    Failed,
+    Finished,
+    Message,
+    Opened,
+    PageDone,
 )
 from desktop.core.documents.index import (
     HybridSearch,
@@ -43,10 +49,11 @@ from desktop.core.documents.index import (
     VectorIndex,
 )
 from desktop.core.embedder import Embedder
+from desktop.core.engine import physical_cores
 
 log = logging.getLogger(__name__)
 
-EMBED_BATCH = 32
+EMBED_BATCH = 48
 # Fewer characters than this over the whole document: no usable text layer (a scan).
 MIN_DOCUMENT_CHARS = 40
 
@@ -99,6 +106,8 @@ class IndexProgress:
     library_pages_done: int
     library_pages_total: int
     pages_per_second: float
+    # Pages in the keyword index so far: extraction runs ahead of embedding.
+    library_pages_extracted: int = 0
 
     @property
     def seconds_left(self) -> float | None:
@@ -237,174 +246,37 @@ class Library:
         control: IndexControl | None = None,
     ) -> list[DocumentRecord]:
         """Index every queued document, including those queued while this runs; one failing
-        never stops the others."""
-        control = control or IndexControl()
-        tracker = _Rate({})
-        attempted: set[str] = set()
-        finished: list[DocumentRecord] = []
-        while not control.is_cancelled():
-            queued = [
-                d
-                for d in self.documents()
-                if d.status == DocumentStatus.QUEUED and d.id not in attempted
-            ]
-            if not queued:
-                break
-            for document in queued:
-                tracker.expect(document.id, max(document.pages, 1))
-            for document in queued:
-                control.wait_while_paused()
-                if control.is_cancelled():
-                    break
-                attempted.add(document.id)
-                current = self.document(document.id)
-                if current is None or current.status != DocumentStatus.QUEUED:
-                    # Removed (or its file changed) while waiting its turn.
-                    tracker.expect(document.id, 0)
-                    continue
-                finished.append(self._index_document(current, tracker, progress, control))
-        return finished
+        never stops the others. Returns the documents it finished (or stopped in)."""
+        return _IndexRun(self, progress, control or IndexControl()).run()
 
-    def _index_document(
-        self,
-        document: DocumentRecord,
-        tracker: _Rate,
-        progress: Callable[[IndexProgress], None] | None,
-        control: IndexControl,
-    ) -> DocumentRecord:
-        self._discard_chunks(document.id)
-        try:
-            opened = open_document(document.path)
-        except ExtractionError as error:
-            status = (
-                DocumentStatus.NEEDS_ATTENTION
-                if error.problem in _ATTENTION
-                else DocumentStatus.FAILED
-            )
-            return self._set_status(document.id, status, str(error))
-        with opened:
-            document = self._update(
-                document.id,
-                status=DocumentStatus.EXTRACTING,
-                pages=opened.page_count,
-                title=opened.title,
-                message="",
-            )
-            tracker.expect(document.id, opened.page_count)
-            characters = 0
-            chunk_count = 0
-            pending: list[Chunk] = []
-            for page, page_chunks in self._extract_in_background(opened, document, control):
-                control.wait_while_paused()
-                if control.is_cancelled():
-                    break
-                characters += sum(len(chunk.text) for chunk in page_chunks)
-                # Searchable by keyword at once; vectors follow in batches.
-                self.keywords.add(page_chunks)
-                chunk_count += len(page_chunks)
-                pending.extend(page_chunks)
-                if len(pending) >= EMBED_BATCH:
-                    self._embed(pending)
-                    pending = []
-                tracker.page_done(document.id)
-                if progress is not None:
-                    progress(tracker.progress(document, "extracting", page.number))
-            if control.is_cancelled():
-                return self._set_status(
-                    document.id, DocumentStatus.QUEUED, "Indexing was stopped before the end."
-                )
-            self._update(document.id, status=DocumentStatus.EMBEDDING)
-            # Whatever has no vector yet: the last partial batch.
-            self._embed(self.keywords.unembedded(document.id))
-        if characters < MIN_DOCUMENT_CHARS:
-            self._discard_chunks(document.id)
-            return self._set_status(
-                document.id,
-                DocumentStatus.NEEDS_ATTENTION,
-                f"“{document.name}” has no text layer (it looks scanned). Folio cannot read "
-                "scanned pages yet (no OCR).",
-            )
-        return self._update(
-            document.id,
-            status=DocumentStatus.READY,
-            chunks=chunk_count,
-            indexed_at=time.time(),
-            message="",
-        )
-
-    def _extract_in_background(
-        self, opened: object, document: DocumentRecord, control: IndexControl
-    ) -> Iterator[tuple[PageText, list[Chunk]]]:
-        """Pages and their chunks, produced on a helper thread while the caller embeds."""
-        from desktop.core.documents.extract import OpenedDocument
-
-        assert isinstance(opened, OpenedDocument)
-        handoff: queue.Queue[tuple[PageText, list[Chunk]] | BaseException | None] = queue.Queue(
-            maxsize=64
-        )
-        stop = threading.Event()
-
-        def produce() -> None:
-            try:
-                seen: list[PageText] = []
-                chunks_by_page: dict[int, list[Chunk]] = {}
-                handed_over = 0
-
-                def pages() -> Iterator[PageText]:
-                    for page in opened.pages():
-                        if stop.is_set() or control.is_cancelled():
-                            return
-                        seen.append(page)
-                        yield page
-
-                def hand_over(page_count: int) -> None:
-                    # Every page is handed over, with or without chunks, so progress counts
-                    # blank pages too.
-                    nonlocal handed_over
-                    while handed_over < page_count:
-                        page = seen[handed_over]
-                        handoff.put((page, chunks_by_page.pop(page.number, [])))
-                        handed_over += 1
-
-                for chunk in chunk_pages(
-                    pages(),
-                    document_id=document.id,
-                    document_name=_display_name(document),
-                    title=opened.title,
-                ):
-                    # The chunker has moved on to this chunk's page: earlier pages are complete.
-                    hand_over(chunk.page_start - 1)
-                    chunks_by_page.setdefault(chunk.page_start, []).append(chunk)
-                hand_over(len(seen))
-                handoff.put(None)
-            except BaseException as error:  # reported to the consumer, never lost
-                handoff.put(error)
-
-        producer = threading.Thread(target=produce, name="folio-extract", daemon=True)
-        producer.start()
-        try:
-            while True:
-                item = handoff.get()
-                if item is None:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            # Drain the queue so a producer blocked on a full queue can see the stop and end.
-            while producer.is_alive():
-                with contextlib.suppress(queue.Empty):
-                    handoff.get(timeout=0.05)
-            producer.join()
-
-    def _embed(self, chunks: Sequence[Chunk]) -> None:
+    def _embed(self, chunks: Sequence[Chunk], helpers: Sequence[Embedder] = ()) -> None:
+        """Embed and store ``chunks``, shared out between the embedder and ``helpers`` (more
+        instances of the same model, each on its own threads)."""
         if not chunks:
             return
-        vectors = self._embedder.embed([chunk.indexed_text for chunk in chunks], kind="document")
-        ids = [chunk.id for chunk in chunks]
+        texts = [chunk.indexed_text for chunk in chunks]
+        workers = [self._embedder, *helpers]
+        futures = [
+            worker.embed_later(part, kind="document")
+            for worker, part in zip(workers, _balanced_parts(texts, len(workers)), strict=True)
+            if part
+        ]
+        vectors = np.concatenate([future.result() for future in futures])
         with self._lock:
-            self.vectors.add(ids, [chunk.document_id for chunk in chunks], vectors)
+            # A document removed while its chunks were being embedded leaves no vectors behind.
+            documents = sorted({chunk.document_id for chunk in chunks})
+            marks = ", ".join("?" for _ in documents)
+            present = {
+                row[0]
+                for row in self._conn.execute(
+                    f"SELECT id FROM documents WHERE id IN ({marks})", documents
+                )
+            }
+            kept = [index for index, chunk in enumerate(chunks) if chunk.document_id in present]
+            if not kept:
+                return
+            ids = [chunks[index].id for index in kept]
+            self.vectors.add(ids, [chunks[index].document_id for index in kept], vectors[kept])
             self.keywords.mark_embedded(ids)
 
     def _embed_query(self, text: str) -> npt.NDArray[np.float32]:
@@ -491,6 +363,12 @@ class Library:
         return self._update(document_id, status=status, message=message)
 
     def _update(self, document_id: str, **fields: object) -> DocumentRecord:
+        record = self._update_if_present(document_id, **fields)
+        assert record is not None
+        return record
+
+    def _update_if_present(self, document_id: str, **fields: object) -> DocumentRecord | None:
+        """None when the document was removed meanwhile (from another thread)."""
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [
             str(value) if isinstance(value, DocumentStatus) else value for value in fields.values()
@@ -499,9 +377,7 @@ class Library:
             self._conn.execute(
                 f"UPDATE documents SET {assignments} WHERE id = ?", (*values, document_id)
             )
-        record = self.document(document_id)
-        assert record is not None
-        return record
+        return self.document(document_id)
 
     def _check_present(self, record: DocumentRecord) -> DocumentRecord:
         if record.status == DocumentStatus.READY and not record.path.exists():
@@ -512,6 +388,315 @@ class Library:
                 "found, but not opened.",
             )
         return record
+
+
+@dataclass
+class _InFlight:
+    """A document handed to the extraction process and not yet finished."""
+
+    record: DocumentRecord
+    extracted: int = 0  # pages handed back, keyword-searchable
+    reported: int = 0  # pages reported done (extracted and embedded)
+    characters: int = 0
+    chunks: int = 0
+    extraction_done: bool = False
+    pending: list[Chunk] = field(default_factory=list)
+
+    @property
+    def pages_done(self) -> int:
+        # A page is done when every chunk of it has its vector.
+        return self.pending[0].page_start - 1 if self.pending else self.extracted
+
+
+class _IndexRun:
+    """One indexing run: extraction (another process) runs ahead, filling the keyword index
+    page by page; this thread embeds the chunks in document order and marks documents ready."""
+
+    POLL_SECONDS = 0.05
+    MAX_MESSAGES_PER_DRAIN = 400
+
+    def __init__(
+        self,
+        library: Library,
+        progress: Callable[[IndexProgress], None] | None,
+        control: IndexControl,
+    ) -> None:
+        self._library = library
+        self._progress = progress
+        self._control = control
+        self._tracker = _Rate({})
+        self._order: dict[str, _InFlight] = {}
+        self._attempted: set[str] = set()
+        self._finished: list[DocumentRecord] = []
+        self._worker = ExtractionWorker()
+        self._embedder_threads = 0
+        self._helpers: list[Embedder] = []
+        self._helper_failed = False
+
+    def run(self) -> list[DocumentRecord]:
+        try:
+            while not self._control.is_cancelled():
+                self._submit_queued()
+                if not self._order:
+                    break
+                self._pause_point()
+                if self._control.is_cancelled():
+                    break
+                batch_ready = self._batch_ready()
+                self._drain(0.0 if batch_ready else self.POLL_SECONDS)
+                self._adapt_embedder_threads()
+                self._embed_batch()
+                self._finish_documents()
+                self._recover_from_a_dead_worker()
+            if self._control.is_cancelled():
+                self._requeue_unfinished()
+        finally:
+            self._worker.close()
+            self._close_helpers()
+            self._set_embedder_threads(0)
+        return self._finished
+
+    # -- stages ---------------------------------------------------------------------------------
+
+    def _submit_queued(self) -> None:
+        library = self._library
+        for document in library.documents():
+            if document.status != DocumentStatus.QUEUED or document.id in self._attempted:
+                continue
+            self._attempted.add(document.id)
+            # Partial chunks of an interrupted run go; it stays queued until its turn comes.
+            library._discard_chunks(document.id)
+            record = library._update_if_present(document.id, message="")
+            if record is None:
+                continue
+            self._order[document.id] = _InFlight(record)
+            self._tracker.expect(document.id, max(record.pages, 1))
+            self._worker.submit(ExtractJob(document.id, record.path, _display_name(record)))
+
+    def _pause_point(self) -> None:
+        if self._control.is_paused():
+            self._worker.pause()
+            self._control.wait_while_paused()
+            self._worker.resume()
+
+    def _batch_ready(self) -> bool:
+        waiting = sum(len(d.pending) for d in self._order.values())
+        extracting = any(not d.extraction_done for d in self._order.values())
+        return waiting >= EMBED_BATCH or (waiting > 0 and not extracting)
+
+    def _drain(self, timeout: float) -> None:
+        for _ in range(self.MAX_MESSAGES_PER_DRAIN):
+            message = self._worker.next_message(timeout)
+            if message is None:
+                return
+            timeout = 0.0
+            self._receive(message)
+
+    def _receive(self, message: Message) -> None:
+        library = self._library
+        document = self._order.get(message.document_id)
+        if document is None:
+            return
+        if library.document(message.document_id) is None:
+            self._forget(message.document_id)
+            return
+        if isinstance(message, Opened):
+            opened = library._update_if_present(
+                message.document_id,
+                status=DocumentStatus.EXTRACTING,
+                pages=message.page_count,
+                title=message.title,
+            )
+            if opened is None:
+                self._forget(message.document_id)
+                return
+            document.record = opened
+            self._tracker.expect(message.document_id, message.page_count)
+        elif isinstance(message, PageDone):
+            # Searchable by keyword at once; vectors follow.
+            library.keywords.add(message.chunks)
+            document.extracted += 1
+            document.characters += sum(len(chunk.text) for chunk in message.chunks)
+            document.chunks += len(message.chunks)
+            document.pending.extend(message.chunks)
+            self._tracker.page_extracted()
+        elif isinstance(message, Finished):
+            document.extraction_done = True
+            embedding = library._update_if_present(
+                message.document_id, status=DocumentStatus.EMBEDDING
+            )
+            if embedding is None:
+                self._forget(message.document_id)
+                return
+            document.record = embedding
+        elif isinstance(message, Failed):
+            del self._order[message.document_id]
+            library._discard_chunks(message.document_id)
+            status = (
+                DocumentStatus.NEEDS_ATTENTION
+                if message.problem in _ATTENTION
+                else DocumentStatus.FAILED
+            )
+            self._tracker.expect(message.document_id, document.reported)
+            self._keep(
+                library._update_if_present(
+                    message.document_id, status=status, message=message.message
+                )
+            )
+
+    def _forget(self, document_id: str) -> None:
+        """A document removed from the library while it was being indexed."""
+        self._order.pop(document_id, None)
+        self._library._discard_chunks(document_id)
+        self._tracker.expect(document_id, 0)
+
+    def _keep(self, record: DocumentRecord | None) -> None:
+        if record is not None:
+            self._finished.append(record)
+
+    def _embed_batch(self) -> None:
+        if not self._batch_ready():
+            return
+        batch: list[Chunk] = []
+        for document in self._order.values():
+            take = EMBED_BATCH - len(batch)
+            batch.extend(document.pending[:take])
+            del document.pending[:take]
+            if len(batch) >= EMBED_BATCH:
+                break
+        self._library._embed(batch, self._helpers)
+        for document in list(self._order.values()):
+            self._report_pages(document)
+
+    def _report_pages(self, document: _InFlight) -> None:
+        while document.reported < document.pages_done:
+            self._pause_point()
+            if self._control.is_cancelled():
+                return
+            document.reported += 1
+            self._tracker.page_done(document.record.id)
+            if self._progress is not None:
+                phase = "embedding" if document.extraction_done else "extracting"
+                self._progress(self._tracker.progress(document.record, phase, document.reported))
+
+    def _finish_documents(self) -> None:
+        library = self._library
+        for document in list(self._order.values()):
+            if not document.extraction_done or document.pending:
+                continue
+            self._report_pages(document)
+            if self._control.is_cancelled():
+                return
+            del self._order[document.record.id]
+            document_id = document.record.id
+            if document.characters < MIN_DOCUMENT_CHARS:
+                library._discard_chunks(document_id)
+                record = library._update_if_present(
+                    document_id,
+                    status=DocumentStatus.NEEDS_ATTENTION,
+                    message=f"“{document.record.name}” has no text layer (it looks scanned). Folio "
+                    "cannot read scanned pages yet (no OCR).",
+                )
+            else:
+                record = library._update_if_present(
+                    document_id,
+                    status=DocumentStatus.READY,
+                    chunks=document.chunks,
+                    indexed_at=time.time(),
+                    message="",
+                )
+            self._keep(record)
+
+    def _recover_from_a_dead_worker(self) -> None:
+        """The extraction process died (out of memory, killed): the document it was reading
+        fails, the others are read by a new process."""
+        unfinished = [d for d in self._order.values() if not d.extraction_done]
+        if not unfinished or self._worker.is_alive():
+            return
+        self._drain(0.0)  # what it sent before dying
+        unfinished = [d for d in self._order.values() if not d.extraction_done]
+        if not unfinished:
+            return
+        self._worker.close()
+        self._worker = ExtractionWorker()
+        culprit, *others = unfinished
+        del self._order[culprit.record.id]
+        self._library._discard_chunks(culprit.record.id)
+        self._keep(
+            self._library._update_if_present(
+                culprit.record.id,
+                status=DocumentStatus.FAILED,
+                message=f"Folio's reader stopped while reading “{culprit.record.name}”; the "
+                "file may be too large or damaged.",
+            )
+        )
+        for document in others:
+            del self._order[document.record.id]
+            self._attempted.discard(document.record.id)
+            self._library._update_if_present(
+                document.record.id, status=DocumentStatus.QUEUED, message=""
+            )
+
+    def _requeue_unfinished(self) -> None:
+        """After a cancel: what was started is queued again (and its partial chunks go)."""
+        for document in self._order.values():
+            document_id = document.record.id
+            if self._library.document(document_id) is None:
+                continue
+            self._library._discard_chunks(document_id)
+            if document.reported:
+                self._keep(
+                    self._library._update_if_present(
+                        document_id,
+                        status=DocumentStatus.QUEUED,
+                        message="Indexing was stopped before the end.",
+                    )
+                )
+            else:
+                self._library._update_if_present(
+                    document_id, status=DocumentStatus.QUEUED, message=""
+                )
+
+    # -- the embedder's share of the machine ----------------------------------------------------
+
+    def _adapt_embedder_threads(self) -> None:
+        """While the extraction process works, leave it a core; once it is done, a second
+        instance of the embedder joins in. Measured with MiniLM on 2 cores: one instance on
+        2 threads embeds 39 chunks/s, two instances on 1 thread each 47 (llama.cpp's threads
+        wait for each other at every layer; separate instances do not)."""
+        extracting = any(not d.extraction_done for d in self._order.values())
+        cores = physical_cores()
+        free = max(1, cores - 1) if extracting else cores
+        if extracting or cores < 2:
+            self._set_embedder_threads(free)
+            return
+        if not self._helpers and not self._helper_failed:
+            self._start_helper(threads=cores // 2)
+        self._set_embedder_threads(cores - cores // 2 if self._helpers else cores)
+
+    def _start_helper(self, threads: int) -> None:
+        info = self._library._embedder.info
+        if info is None:
+            return
+        helper = Embedder()
+        try:
+            helper.load(info.path, threads=threads).result()
+        except Exception:
+            log.exception("a second embedder could not be started; going on with one")
+            helper.close()
+            self._helper_failed = True
+            return
+        self._helpers.append(helper)
+
+    def _set_embedder_threads(self, threads: int) -> None:
+        if threads != self._embedder_threads:
+            self._embedder_threads = threads
+            self._library._embedder.set_threads(threads)
+
+    def _close_helpers(self) -> None:
+        for helper in self._helpers:
+            helper.close()
+        self._helpers.clear()
 
 
 class _Rate:
@@ -527,6 +712,7 @@ class _Rate:
         self._expected = dict(expected_pages)
         self._total = sum(expected_pages.values())
         self._done = 0
+        self._extracted = 0
         self._samples: collections.deque[tuple[float, int]] = collections.deque()
         self._samples.append((time.perf_counter(), 0))
 
@@ -534,6 +720,9 @@ class _Rate:
         previous = self._expected.get(document_id, 0)
         self._total += pages - previous
         self._expected[document_id] = pages
+
+    def page_extracted(self) -> None:
+        self._extracted += 1
 
     def page_done(self, document_id: str) -> None:
         self._done += 1
@@ -552,8 +741,22 @@ class _Rate:
             pages=document.pages,
             library_pages_done=self._done,
             library_pages_total=max(self._total, self._done),
+            library_pages_extracted=self._extracted,
             pages_per_second=(last_done - first_done) / elapsed if elapsed > 0 else 0.0,
         )
+
+
+def _balanced_parts(texts: list[str], count: int) -> list[list[str]]:
+    """``texts`` cut, in order, into ``count`` runs of about equal length: the embedders
+    working on them in parallel finish at about the same time (the batch waits for the last)."""
+    total = sum(len(text) for text in texts)
+    parts: list[list[str]] = [[] for _ in range(count)]
+    done = 0
+    for text in texts:
+        index = min(count - 1, done * count // max(total, 1))
+        parts[index].append(text)
+        done += len(text)
+    return parts
 
 
 def _record(row: tuple[Any, ...]) -> DocumentRecord:

@@ -191,6 +191,21 @@ class KeywordIndex:
         if not terms:
             return []
         match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        return self._ranked(match, limit, documents, query)
+
+    def search_references(
+        self, query: str, limit: int, documents: Sequence[str] | None = None
+    ) -> list[str]:
+        """Chunks holding a labelled reference of the question as an exact phrase."""
+        phrases = reference_phrases(query)
+        if not phrases:
+            return []
+        match = " OR ".join(f'text : "{phrase}"' for phrase in phrases)
+        return self._ranked(match, limit, documents, query)
+
+    def _ranked(
+        self, match: str, limit: int, documents: Sequence[str] | None, query: str
+    ) -> list[str]:
         sql = (
             "SELECT c.id FROM chunks_fts JOIN chunks AS c ON c.rowid = chunks_fts.rowid"
             " WHERE chunks_fts MATCH ?"
@@ -206,30 +221,6 @@ class KeywordIndex:
             return [row[0] for row in self._conn.execute(sql, parameters)]
         except sqlite3.OperationalError:
             log.exception("keyword search failed for %r", query)
-            return []
-
-    def search_references(
-        self, query: str, limit: int, documents: Sequence[str] | None = None
-    ) -> list[str]:
-        """Chunks holding a labelled reference of the question as an exact phrase."""
-        phrases = reference_phrases(query)
-        if not phrases:
-            return []
-        match = " OR ".join(f'text : "{phrase}"' for phrase in phrases)
-        sql = (
-            "SELECT c.id FROM chunks_fts JOIN chunks AS c ON c.rowid = chunks_fts.rowid"
-            " WHERE chunks_fts MATCH ?"
-        )
-        parameters: list[Any] = [match]
-        if documents is not None:
-            sql += f" AND c.document_id IN ({','.join('?' * len(documents))})"
-            parameters.extend(documents)
-        sql += " ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?"
-        parameters.append(limit)
-        try:
-            return [row[0] for row in self._conn.execute(sql, parameters)]
-        except sqlite3.OperationalError:
-            log.exception("reference search failed for %r", query)
             return []
 
     def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:

@@ -246,18 +246,26 @@ class DocumentViewer(QMainWindow):
 
     @Slot()
     def _jump_to_target(self) -> None:
+        """Scroll so that the passage (or the page's top) is just below the top of the view.
+
+        Computed from the layout fit-to-width gives (every page as wide as the view, stacked
+        with the view's spacing) rather than left to the page navigator, which ignores the
+        location and does nothing when asked for the page it thinks it is on.
+        """
         if self.stack.currentWidget() is not self.pdf_view:
             return
-        navigator = self.pdf_view.pageNavigator()
-        # The view scrolls to the page's top and ignores the location; the passage's offset is
-        # added here, scaled as fit-to-width scales the page.
-        navigator.jump(self._target_page, QPointF(), navigator.currentZoom())
-        page_width = self.document.pagePointSize(self._target_page).width()
         margins = self.pdf_view.documentMargins()
         shown_width = self.pdf_view.viewport().width() - margins.left() - margins.right()
-        if page_width > 0 and self._target_location.y() > 0:
-            bar = self.pdf_view.verticalScrollBar()
-            bar.setValue(bar.value() + round(self._target_location.y() * shown_width / page_width))
+        spacing = self.pdf_view.pageSpacing()
+        top = float(margins.top())
+        for index in range(self._target_page):
+            size = self.document.pagePointSize(index)
+            if size.width() > 0:
+                top += size.height() * shown_width / size.width() + spacing
+        size = self.document.pagePointSize(self._target_page)
+        if size.width() > 0:
+            top += self._target_location.y() * shown_width / size.width()
+        self.pdf_view.verticalScrollBar().setValue(round(top))
 
     def _show_text(self, passage: Passage) -> None:
         try:

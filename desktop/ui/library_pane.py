@@ -292,6 +292,7 @@ class LibraryPane(QWidget):
         self.summary_label.setText(
             f"{len(records):,} · {pages:,} pages searchable" if records else ""
         )
+        self.summary_label.setVisible(bool(records))
         self._update_actions()
         self._show_detail()
         if not self._service.is_indexing():

@@ -421,6 +421,30 @@ def test_aes_pdf_without_aes_support_says_so_instead_of_looking_scanned(
     assert "AES" in str(error)
 
 
+@pytest.mark.parametrize("algorithm", ["AES-128", "AES-256"])
+def test_aes_encrypted_pdfs_open_with_an_empty_password_or_the_right_one(
+    tmp_path: Path, algorithm: str
+) -> None:
+    # Many official documents are AES-encrypted with an empty user password (to restrict
+    # editing or printing, not reading): they must read like any other PDF.
+    source = make_pdf(tmp_path / "filing.pdf", ["Net revenue 4.2 billion"])
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(source))
+    writer.encrypt(user_password="", owner_password="owner", algorithm=algorithm)
+    open_to_all = tmp_path / "open-to-all.pdf"
+    writer.write(open_to_all)
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(source))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm=algorithm)
+    locked = tmp_path / "locked.pdf"
+    writer.write(locked)
+
+    assert [page.text for page in read_all(open_to_all)[1]] == ["Net revenue 4.2 billion"]
+    assert [page.text for page in read_all(locked, password="secret")[1]] == [
+        "Net revenue 4.2 billion"
+    ]
+    error = extraction_error(locked)
+    assert error.problem is Problem.ENCRYPTED and "password" in str(error)
+
+
 # Files that are not readable PDFs
 
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMenu,
@@ -197,6 +198,7 @@ class LibraryPane(QWidget):
         self.open_action = QAction("Open", self)
         self.reveal_action = QAction("Show in folder", self)
         self.reindex_action = QAction("Index again", self)
+        self.password_action = QAction("Enter password…", self)
         self.remove_action = QAction("Remove from library", self)
         self.remove_action.setShortcut(QKeySequence.StandardKey.Delete)
         self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -227,6 +229,7 @@ class LibraryPane(QWidget):
         self.open_action.triggered.connect(self._on_open_selected)
         self.reveal_action.triggered.connect(self._on_reveal_selected)
         self.reindex_action.triggered.connect(self._on_reindex_selected)
+        self.password_action.triggered.connect(self._on_password_requested)
         self.remove_action.triggered.connect(self._on_remove_selected)
         self._progress_timer.timeout.connect(self._on_progress_timer)
 
@@ -438,7 +441,12 @@ class LibraryPane(QWidget):
 
     @Slot(QModelIndex)
     def _on_double_clicked(self, index: QModelIndex) -> None:
-        self.open_requested.emit(self.proxy.data(index, RECORD_ROLE))
+        record = self.proxy.data(index, RECORD_ROLE)
+        library = self._service.library
+        if library is not None and library.needs_password(record):
+            self._on_password_requested()
+            return
+        self.open_requested.emit(record)
 
     @Slot(QPoint)
     def _on_context_menu(self, position: QPoint) -> None:
@@ -449,6 +457,8 @@ class LibraryPane(QWidget):
         menu.addAction(self.open_action)
         menu.addAction(self.reveal_action)
         menu.addSeparator()
+        if self.password_action.isEnabled():
+            menu.addAction(self.password_action)
         menu.addAction(self.reindex_action)
         menu.addAction(self.remove_action)
         menu.popup(self.table.viewport().mapToGlobal(position))
@@ -460,6 +470,10 @@ class LibraryPane(QWidget):
         self.reveal_action.setEnabled(len(records) == 1 and bool(present))
         self.reindex_action.setEnabled(bool(present))
         self.remove_action.setEnabled(bool(records))
+        library = self._service.library
+        self.password_action.setEnabled(
+            len(present) == 1 and library is not None and library.needs_password(present[0])
+        )
 
     @Slot()
     def _on_open_selected(self) -> None:
@@ -481,6 +495,23 @@ class LibraryPane(QWidget):
             self.status_message.emit(
                 f"{len(records):,} document{'s' if len(records) != 1 else ''} queued again."
             )
+
+    @Slot()
+    def _on_password_requested(self) -> None:
+        records = self.selected_records()
+        if len(records) != 1:
+            return
+        record = records[0]
+        password, accepted = QInputDialog.getText(
+            self,
+            "Password",
+            f"“{record.name}” is protected with a password. Enter it to index the document; "
+            "Folio keeps it only until it quits.",
+            QLineEdit.EchoMode.Password,
+        )
+        if accepted and password:
+            self._service.unlock(record.id, password)
+            self.status_message.emit(f"Indexing “{record.name}” with its password…")
 
     @Slot()
     def _on_remove_selected(self) -> None:

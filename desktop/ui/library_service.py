@@ -93,6 +93,9 @@ class LibraryService(QObject):
     def reindex(self, document_ids: Sequence[str]) -> None:
         self._jobs.submit(self._reindex, list(document_ids)).add_done_callback(self._on_changed)
 
+    def unlock(self, document_id: str, password: str) -> None:
+        self._jobs.submit(self._unlock, document_id, password).add_done_callback(self._on_changed)
+
     def start_indexing(self) -> None:
         """Index whatever is queued, unless a run is going on (it picks the new ones up)."""
         if self._library is None or self._closed:
@@ -192,6 +195,10 @@ class LibraryService(QObject):
         assert self._library is not None
         for document_id in document_ids:
             self._library.reindex(document_id)
+
+    def _unlock(self, document_id: str, password: str) -> None:
+        assert self._library is not None
+        self._library.unlock(document_id, password)
 
     def _index(self, library: Library, control: IndexControl) -> None:
         cancelled = False

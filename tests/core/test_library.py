@@ -666,3 +666,23 @@ def test_pages_are_searchable_by_keyword_before_their_vectors_exist(
         embedder.gate.set()
         library.close()
         embedder.close()
+
+
+def test_a_password_protected_pdf_is_indexed_once_unlocked(library: Library, docs: Path) -> None:
+    locked = encrypt_pdf(make_pdf(docs / "statement.pdf", LEASE_PAGES), "secret")
+    library.add([locked])
+    library.index_queued()
+    (record,) = library.documents()
+    assert record.status == DocumentStatus.NEEDS_ATTENTION
+    assert library.needs_password(record)
+
+    library.unlock(record.id, "wrong")
+    library.index_queued()
+    (record,) = library.documents()
+    assert record.status == DocumentStatus.NEEDS_ATTENTION and "wrong" in record.message
+
+    library.unlock(record.id, "secret")
+    library.index_queued()
+    (record,) = library.documents()
+    assert record.status == DocumentStatus.READY and not library.needs_password(record)
+    assert library.search("When is the rent due?", k=1)[0].document.name == "statement.pdf"

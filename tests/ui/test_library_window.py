@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktop.core.conversations import Message, MessageStatus, Role
@@ -18,7 +18,7 @@ from desktop.ui.chat_controller import DocumentScope
 from desktop.ui.document_viewer import Passage
 from desktop.ui.library_model import DocumentTableModel
 from desktop.ui.main_window import MainWindow
-from tests.core.test_extract import make_pdf
+from tests.core.test_extract import encrypt_pdf, make_pdf
 from tests.core.test_library import LEASE_PAGES, REPORT_PAGES
 from tests.ui.conftest import WindowFactory
 from tests.ui.test_chat_window import send
@@ -347,3 +347,32 @@ def test_removing_a_document_and_opening_one_that_moved(
     pane.select_document(record.id)
     pane.remove_action.trigger()
     qtbot.waitUntil(lambda: set(table_rows(window)) == {"lease.pdf"})
+
+
+def test_a_password_protected_pdf_can_be_unlocked_from_the_table(
+    qtbot: QtBot, make_window: WindowFactory, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window(with_library=True)
+    pane = window.library_pane
+    library = window._library
+    assert pane is not None and library is not None
+    locked = encrypt_pdf(make_pdf(docs / "statement.pdf", LEASE_PAGES), "secret")
+    add_and_wait(qtbot, window, [locked])
+    assert table_rows(window)["statement.pdf"][DocumentTableModel.STATUS] == "Needs attention"
+
+    record = library.documents()[0]
+    pane.select_document(record.id)
+    assert pane.password_action.isEnabled()
+    assert "password" in pane.detail_label.text()
+    asked: list[str] = []
+
+    def answer(_parent: Any, _title: str, label: str, *_args: Any) -> tuple[str, bool]:
+        asked.append(label)
+        return "secret", True
+
+    monkeypatch.setattr(QInputDialog, "getText", answer)
+    with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
+        pane.password_action.trigger()
+
+    assert asked and "statement.pdf" in asked[0]
+    qtbot.waitUntil(lambda: table_rows(window)["statement.pdf"][-1] == "Ready")

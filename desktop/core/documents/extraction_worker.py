@@ -34,6 +34,7 @@ class ExtractJob:
     document_id: str
     path: Path
     display_name: str
+    password: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def _serve(jobs: Any, results: Any, running: EventType) -> None:
 
 
 def _extract(job: ExtractJob, running: EventType) -> Iterator[Message]:
-    with open_document(job.path) as opened:
+    with open_document(job.path, password=job.password) as opened:
         yield Opened(job.document_id, opened.page_count, opened.title)
         seen: list[PageText] = []
         chunks_by_page: dict[int, list[Chunk]] = {}

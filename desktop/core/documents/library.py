@@ -184,6 +184,7 @@ class Library:
         with self._conn:
             self._conn.execute(_SCHEMA)
         self._embedder = embedder
+        self._passwords: dict[str, str] = {}
         self.keywords = KeywordIndex(self._conn)
         self.vectors = VectorIndex(folder / "vectors", self._embed_query)
         self.hybrid = HybridSearch(self.keywords, self.vectors)
@@ -232,6 +233,22 @@ class Library:
 
     def reindex(self, document_id: str) -> None:
         self._set_status(document_id, DocumentStatus.QUEUED, "")
+
+    def unlock(self, document_id: str, password: str) -> None:
+        """Index a password-protected PDF with ``password``. The password is kept in memory
+        for this session only, never written to disk."""
+        with self._lock:
+            self._passwords[document_id] = password
+        self.reindex(document_id)
+
+    def needs_password(self, document: DocumentRecord) -> bool:
+        return document.status == DocumentStatus.NEEDS_ATTENTION and (
+            "password" in document.message
+        )
+
+    def _password(self, document_id: str) -> str | None:
+        with self._lock:
+            return self._passwords.get(document_id)
 
     # -- indexing -------------------------------------------------------------------------------
 
@@ -471,7 +488,14 @@ class _IndexRun:
                 continue
             self._order[document.id] = _InFlight(record)
             self._tracker.expect(document.id, max(record.pages, 1))
-            self._worker.submit(ExtractJob(document.id, record.path, _display_name(record)))
+            self._worker.submit(
+                ExtractJob(
+                    document.id,
+                    record.path,
+                    _display_name(record),
+                    library._password(document.id),
+                )
+            )
 
     def _pause_point(self) -> None:
         if self._control.is_paused():

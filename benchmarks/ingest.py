@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from desktop.core.documents.chunking import embedding_text
 from desktop.core.documents.library import IndexProgress, Library
 from desktop.core.embedder import Embedder, starter_embedder_path
 from desktop.core.engine import physical_cores
@@ -64,8 +65,10 @@ def run_pipeline(pdfs: Path, workdir: Path, model: Path) -> dict[str, Any]:
 
 def run_ceiling(workdir: Path, model: Path) -> dict[str, Any]:
     with sqlite3.connect(workdir / "library" / "library.sqlite3") as connection:
-        rows = connection.execute("SELECT context, text FROM chunks ORDER BY rowid").fetchall()
-    texts = [f"{context}\n{text}" if context else text for context, text in rows]
+        rows = connection.execute(
+            "SELECT context, section, text FROM chunks ORDER BY rowid"
+        ).fetchall()
+    texts = [embedding_text(context, section, text) for context, section, text in rows]
     instances = 2 if physical_cores() >= 2 else 1
     threads = max(1, physical_cores() // instances)
     embedders = [Embedder() for _ in range(instances)]

@@ -55,6 +55,20 @@ def prefixes_for(header: GGUFInfo) -> Prefixes:
     return Prefixes()
 
 
+# The longest text most embedding models were trained on; their position table may go further,
+# but what lies past the training length is represented worse, and costs as much to compute.
+DEFAULT_WINDOW = 512
+# all-MiniLM-L6-v2 and its MiniLM siblings were trained on pairs of at most 128 word pieces.
+MINILM_WINDOW = 128
+
+
+def window_for(header: GGUFInfo, context: int) -> int:
+    """Tokens of a text the model reads: its training length where known, within its context."""
+    name = f"{header.metadata.get('general.name', '')} {header.path.name}".lower()
+    trained = MINILM_WINDOW if "minilm" in name else DEFAULT_WINDOW
+    return max(8, min(context, trained))
+
+
 @dataclass(frozen=True)
 class EmbedderInfo:
     path: Path
@@ -63,6 +77,8 @@ class EmbedderInfo:
     dimensions: int
     context_length: int
     prefixes: Prefixes
+    # Texts are cut to this many tokens (special tokens included), keeping their beginning.
+    window: int = DEFAULT_WINDOW
 
 
 class Embedder(OwnerThread):
@@ -134,6 +150,7 @@ class Embedder(OwnerThread):
             dimensions=int(llama.n_embd()),
             context_length=context,
             prefixes=prefixes_for(header),
+            window=window_for(header, context),
         )
         return self._info
 
@@ -165,9 +182,10 @@ class Embedder(OwnerThread):
         if not texts:
             return np.zeros((0, info.dimensions), dtype=np.float32)
         prefix = info.prefixes.query if kind == "query" else info.prefixes.document
-        # Texts longer than the model's window are cut to it by llama.cpp (truncate=True), which
-        # keeps the beginning: a chunk's context line and heading, a query's question.
-        prepared = [prefix + text for text in texts]
+        # Texts longer than the model's window keep their beginning: a chunk's context line and
+        # heading, a query's question. Passages step forward by less than they hold, so the
+        # windows of neighbouring passages still cover the page between them.
+        prepared = [_within_window(llama, prefix + text, info.window) for text in texts]
 
         started = time.perf_counter()
         # One text per decode: llama.cpp's attention work in a decode grows with the square of
@@ -181,6 +199,17 @@ class Embedder(OwnerThread):
         vectors /= np.maximum(norms, 1e-12)
         log.debug("embedded %d texts in %.3fs", len(texts), time.perf_counter() - started)
         return vectors
+
+
+def _within_window(llama: Llama, text: str, window: int) -> str:
+    """``text`` cut to ``window`` tokens, its end marker kept (llama.cpp's own truncation would
+    drop it, and the pooled vector would then lack the token the model always saw last)."""
+    tokens = llama.tokenize(text.encode("utf-8"), add_bos=True)
+    if len(tokens) <= window:
+        return text
+    # The first and last tokens are the markers tokenize() adds around the text.
+    kept: bytes = llama.detokenize(tokens[1 : window - 1])
+    return kept.decode("utf-8", errors="ignore")
 
 
 def _as_rows(result: Any) -> list[list[float]]:

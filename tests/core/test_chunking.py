@@ -290,3 +290,40 @@ def test_a_passage_ends_before_a_heading_and_the_next_one_starts_with_it() -> No
     assert chunks[0].text.splitlines()[-1] == body[7].strip()
     assert chunks[1].text.splitlines()[0] == "Cost of Sales Overview"
     assert [chunk.section for chunk in chunks] == ["Revenue Overview", "Cost of Sales Overview"]
+
+
+# What the embedder reads
+
+
+def test_the_embedder_reads_the_heading_words_but_not_identifiers() -> None:
+    from desktop.core.documents.chunking import embedding_text
+
+    text = embedding_text(
+        "7c3f6204b3241f142f0f8eb8e1fefe7a — Harbour Survey — Results", "Results", "Body."
+    )
+    assert text == "Harbour Survey — Results\nBody."
+    assert embedding_text("2312.10997v5 — TABLE I", "TABLE I", "Body.") == "TABLE I\nBody."
+    assert embedding_text("ACME 2017 10K — ACME 2017 10K", "", "Body.") == "ACME 2017 10K\nBody."
+    assert embedding_text("", "", "Body.") == "Body."
+
+
+def test_the_embedder_reads_table_rows_without_their_amounts() -> None:
+    from desktop.core.documents.chunking import embedding_text
+
+    text = embedding_text(
+        "ACME 2017 10K — Membership Fees",
+        "Membership Fees",
+        "Membership fees $ 3,877 $ 3,541 (1,155) 12.5%\n\nIn 2021, Item 7 lists 3 methods.",
+    )
+    body = text.split("\n", 1)[1]
+    assert body == "Membership fees\nIn 2021, Item 7 lists 3 methods."
+
+
+def test_chunks_give_the_embedder_their_cleaned_text_and_the_keywords_everything() -> None:
+    chunks = chunks_of(
+        [page(1, "Results of Operations\nNet sales $ 4,213 $ 3,100\n" + prose(3, seed=2))],
+        name="ACME 2017 10K",
+    )
+    assert "4,213" in chunks[0].indexed_text
+    assert "4,213" not in chunks[0].embedding_text
+    assert chunks[0].embedding_text.startswith("ACME 2017 10K — Results of Operations\nNet sales")

@@ -127,3 +127,21 @@ def test_a_missing_embedding_model_file_is_a_clear_error(tmp_path: Path) -> None
             embedder.load(tmp_path / "missing.gguf").result()
     finally:
         embedder.close()
+
+
+def test_a_long_text_is_read_within_the_models_trained_window(embedder: Embedder) -> None:
+    assert embedder.info is not None
+    assert embedder.info.window == 128  # all-MiniLM-L6-v2 was trained on 128 word pieces
+    long_text = " ".join(
+        f"Paragraph {n} gives the museum's winter opening hours." for n in range(40)
+    )
+    assert embedder.count_tokens(long_text) > 3 * embedder.info.window
+    tail = " Rockets, volcanoes and the stock market crash of 1929."
+
+    long_vectors = embedder.embed([long_text, long_text + tail])
+    short_text = "The museum's winter opening hours."
+    short_vectors = embedder.embed([short_text, short_text + tail])
+
+    # Past the window nothing more is read; within it, every word counts.
+    assert float(long_vectors[0] @ long_vectors[1]) > 0.9999
+    assert float(short_vectors[0] @ short_vectors[1]) < 0.9

@@ -109,7 +109,7 @@ def add_vectors(vectors: VectorIndex, embedder: Embedder, chunks: list[Chunk]) -
     vectors.add(
         [chunk.id for chunk in chunks],
         [chunk.document_id for chunk in chunks],
-        embedder.embed([chunk.indexed_text for chunk in chunks], kind="document"),
+        embedder.embed([chunk.embedding_text for chunk in chunks], kind="document"),
     )
 
 
@@ -443,3 +443,71 @@ def test_a_question_naming_a_table_finds_the_passage_with_that_label(
     assert hits[0].chunk.id == "paper:9:0"
     assert keywords.search_references("Which datasets are used?", 5) == []
     connection.close()
+
+
+# Questions that name a document
+
+FILINGS = [
+    make_chunk(
+        "acme:40:0",
+        "acme-filing",
+        "ACME_2022_10K — Results of Operations",
+        "Our cost structure changed during the year as we moved production to new plants.",
+    ),
+    make_chunk(
+        "acme:41:0",
+        "acme-filing",
+        "ACME_2022_10K — Employees",
+        "Acme employed 12,000 people at the end of the year.",
+    ),
+    make_chunk(
+        "globex:12:0",
+        "globex-filing",
+        "BESTBUY_2022_10K — Results of Operations",
+        "Gross margin improved to 24% as net revenue increased and the cost of sales fell.",
+    ),
+    make_chunk(
+        "globex:13:0",
+        "globex-filing",
+        "BESTBUY_2022_10K — Stores",
+        "We operated 1,000 stores at the end of the year.",
+    ),
+]
+FILING_NAMES = {"acme-filing": "ACME_2022_10K Annual Report", "globex-filing": "BESTBUY_2022_10K"}
+
+
+@pytest.fixture
+def filings(embedder: Embedder, tmp_path: Path) -> Iterator[HybridSearch]:
+    connection = sqlite3.connect(":memory:")
+    keywords = KeywordIndex(connection)
+    keywords.add(FILINGS)
+    vectors = open_vectors(tmp_path / "vectors", embedder)
+    add_vectors(vectors, embedder, FILINGS)
+    yield HybridSearch(keywords, vectors)
+    connection.close()
+
+
+def test_a_question_naming_a_company_gets_its_filing_first(filings: HybridSearch) -> None:
+    question = "Did Acme's gross margin improve in 2022?"
+    unnamed = filings.search(question, k=4)
+    assert unnamed[0].chunk.document_id == "globex-filing"  # the generic wording wins alone
+
+    hits = filings.search(question, k=4, names=FILING_NAMES)
+
+    assert [hit.chunk.document_id for hit in hits[:2]] == ["acme-filing"] * 2
+    assert hits[2].chunk.document_id == "globex-filing"  # the rest still follow
+
+
+def test_a_name_written_apart_matches_the_squashed_file_name(filings: HybridSearch) -> None:
+    assert filings.named_documents("How many stores does Best Buy run?", FILING_NAMES) == [
+        "globex-filing"
+    ]
+
+
+def test_words_every_document_uses_name_no_document(filings: HybridSearch) -> None:
+    names = {"acme-filing": "Acme year report", "globex-filing": "Globex year report"}
+
+    assert filings.named_documents("What happened during the year?", names) == []
+    assert filings.named_documents("What did the report say about the year?", names) == []
+    # One document in scope: there is nothing to choose between.
+    assert filings.named_documents("Acme results", names, documents=["acme-filing"]) == []

@@ -686,3 +686,23 @@ def test_a_password_protected_pdf_is_indexed_once_unlocked(library: Library, doc
     (record,) = library.documents()
     assert record.status == DocumentStatus.READY and not library.needs_password(record)
     assert library.search("When is the rent due?", k=1)[0].document.name == "statement.pdf"
+
+
+def test_a_folder_of_thousands_of_files_is_taken_in_whole(library: Library, docs: Path) -> None:
+    for number in range(1000):
+        folder = docs / f"year {number % 10}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"note {number}.txt").write_text(f"Meeting note {number}: budget {number * 7}.")
+        (folder / f"photo {number}.jpg").write_bytes(b"\xff\xd8\xff" + bytes(64))
+
+    added = library.add([docs])
+
+    assert sum(result.outcome == "added" for result in added) == 1000
+    assert sum(result.outcome == "skipped" for result in added) == 1000
+    records = library.documents()
+    assert len(records) == 1000
+    assert all(record.status == DocumentStatus.QUEUED and record.pages == 1 for record in records)
+    # Adding the same folder again finds nothing new.
+    again = library.add([docs])
+    assert not any(result.outcome == "added" for result in again)
+    assert len(library.documents()) == 1000

@@ -27,6 +27,11 @@ RRF_K = 60
 # How many candidates each ranking contributes before fusion.
 CANDIDATES = 50
 REFERENCE_CANDIDATES = 10
+# A word of a document's name or title names that document when at least this share of the
+# library's passages using it belong to the document (“Boeing” in Boeing's filing, not
+# “report”, which every document uses).
+NAME_CONCENTRATION = 0.8
+MIN_NAME_WORD = 3
 COLLECTION = "chunks"
 HNSW_SEARCH_EF = 400
 
@@ -223,6 +228,15 @@ class KeywordIndex:
             log.exception("keyword search failed for %r", query)
             return []
 
+    def passages_using(self, word: str) -> dict[str, int]:
+        """How many passages of each document use ``word`` in their text (not their context)."""
+        rows = self._conn.execute(
+            "SELECT c.document_id, COUNT(*) FROM chunks_fts JOIN chunks AS c"
+            " ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ? GROUP BY c.document_id",
+            ['text : "' + word.replace('"', '""') + '"'],
+        ).fetchall()
+        return {str(document): int(count) for document, count in rows}
+
     def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         if not chunk_ids:
             return {}
@@ -346,6 +360,26 @@ def _folio_embedding_function(embed_query: Callable[[str], npt.NDArray[np.float3
     return FolioEmbeddingFunction()
 
 
+def name_words(name: str) -> set[str]:
+    """The words of a document's name or title that could name it in a question."""
+    return {
+        word
+        for word in re.split(r"[^a-z]+", name.lower())
+        if len(word) >= MIN_NAME_WORD and word not in _STOPWORDS
+    }
+
+
+def question_words(query: str) -> set[str]:
+    """The question's words, and each run of two or three of them written as one: file names
+    squash names together (“BESTBUY”, “AMERICANEXPRESS”) that questions spell apart."""
+    words = re.findall(r"[a-z]+", query.lower())
+    found = set(words)
+    for length in (2, 3):
+        for start in range(len(words) - length + 1):
+            found.add("".join(words[start : start + length]))
+    return found
+
+
 class HybridSearch:
     def __init__(
         self,
@@ -360,8 +394,44 @@ class HybridSearch:
         self.vector_weight = vector_weight
 
     def search(
-        self, query: str, k: int = 10, documents: Sequence[str] | None = None
+        self,
+        query: str,
+        k: int = 10,
+        documents: Sequence[str] | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> list[SearchHit]:
+        """The ``k`` best passages, one per page. With ``names`` (document id → its file name and
+        title), a question that names documents (“Boeing's gross margin”) gets their passages
+        first: generic wording otherwise matches whichever filing says it most often."""
+        named = self.named_documents(query, names, documents) if names else []
+        if not named:
+            return self._search(query, k, documents)
+        first = self._search(query, k, named)
+        others = self._search(query, k, documents)
+        rest = [hit for hit in others if hit.chunk.document_id not in named]
+        return (first + rest)[:k]
+
+    def named_documents(
+        self, query: str, names: Mapping[str, str], documents: Sequence[str] | None = None
+    ) -> list[str]:
+        """The documents the question names by a word of their name or title that the library
+        uses (almost) only in them."""
+        candidates = names if documents is None else {d: names[d] for d in documents if d in names}
+        if len(candidates) < 2:
+            return []
+        asked = question_words(query)
+        named: list[str] = []
+        for document, name in candidates.items():
+            for word in sorted(name_words(name) & asked):
+                use = self._keywords.passages_using(word)
+                total = sum(use.values())
+                if total == 0 or use.get(document, 0) / total >= NAME_CONCENTRATION:
+                    named.append(document)
+                    break
+        # A question naming most of the library names none of it in particular.
+        return named if len(named) <= len(candidates) // 2 else []
+
+    def _search(self, query: str, k: int, documents: Sequence[str] | None) -> list[SearchHit]:
         keyword_ids = self._keywords.search(query, CANDIDATES, documents)
         vector_hits = self._vectors.search(query, CANDIDATES, documents)
         vector_ids = [chunk_id for chunk_id, _ in vector_hits]

@@ -271,7 +271,7 @@ class Library:
         instances of the same model, each on its own threads)."""
         if not chunks:
             return
-        texts = [chunk.indexed_text for chunk in chunks]
+        texts = [chunk.embedding_text for chunk in chunks]
         workers = [self._embedder, *helpers]
         futures = [
             worker.embed_later(part, kind="document")
@@ -307,7 +307,10 @@ class Library:
     ) -> list[LibraryHit]:
         records = {record.id: record for record in self.documents()}
         with self._lock:
-            hits: list[SearchHit] = self.hybrid.search(query, k, documents)
+            names = {
+                record.id: f"{Path(record.name).stem} {record.title}" for record in records.values()
+            }
+            hits: list[SearchHit] = self.hybrid.search(query, k, documents, names)
         return [
             LibraryHit(records[hit.chunk.document_id], hit.chunk, hit.score, hit.similarity)
             for hit in hits

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import (
+    QAction,
     QColor,
     QDesktopServices,
     QKeySequence,
@@ -142,6 +143,14 @@ class DocumentViewer(QMainWindow):
         self.fit_button.clicked.connect(self._on_fit_width)
         self.system_button.clicked.connect(self._on_open_in_system_viewer)
         self.pdf_view.pageNavigator().currentPageChanged.connect(self._on_current_page_changed)
+
+        # A viewer opened to check one source is closed as quickly: Esc, or the usual Ctrl+W.
+        close_action = QAction("Close", self)
+        close_action.setShortcuts(
+            [QKeySequence(Qt.Key.Key_Escape), QKeySequence(QKeySequence.StandardKey.Close)]
+        )
+        close_action.triggered.connect(self.close)
+        self.addAction(close_action)
 
     def _tool_button(self, text: str, tip: str, shortcut: QKeySequence) -> QToolButton:
         button = QToolButton()

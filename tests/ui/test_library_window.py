@@ -225,6 +225,12 @@ def test_an_answer_from_the_documents_cites_sources_that_open_the_page(
     assert "highlighted" in viewer.caption_label.text()
     assert viewer.system_button.isEnabled()
 
+    # Checked, it goes away with Esc.
+    viewer.activateWindow()
+    qtbot.waitUntil(viewer.isActiveWindow)
+    qtbot.keyClick(viewer.pdf_view, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not viewer.isVisible())
+
 
 def test_an_inline_citation_is_a_link_to_its_source(
     qtbot: QtBot, make_window: WindowFactory, docs: Path

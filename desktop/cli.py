@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -122,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("qa_file", type=Path, metavar="QA.jsonl")
     evaluate.add_argument("--json", action="store_true")
+    from desktop import config_cli
+
+    config_cli.add_parser(commands, _Parser)
     return parser
 
 
@@ -135,6 +139,10 @@ def run_cli(argv: Sequence[str]) -> int:
         setup_logging(paths.log_file)
         if args.command == "ask":
             return _ask(args, paths)
+        if args.command == "config":
+            from desktop import config_cli
+
+            return config_cli.run(args, paths)
         from desktop import documents_cli
 
         return documents_cli.run(args, paths)
@@ -144,6 +152,12 @@ def run_cli(argv: Sequence[str]) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (“folio config show | head”): the output was not wanted, which
+        # is no error; stdout is pointed at /dev/null so the exit flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 def _settings_from(args: argparse.Namespace, settings_file: Path) -> Settings:

@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop import config_cli
 
     config_cli.add_parser(commands, _Parser)
+    from desktop import models_cli
+
+    models_cli.add_parser(commands, _Parser)
     return parser
 
 
@@ -143,6 +146,10 @@ def run_cli(argv: Sequence[str]) -> int:
             from desktop import config_cli
 
             return config_cli.run(args, paths)
+        if args.command == "models":
+            from desktop import models_cli
+
+            return models_cli.run(args, paths)
         from desktop import documents_cli
 
         return documents_cli.run(args, paths)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from desktop.core.config import (
@@ -54,11 +55,25 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
             settings = report.settings.with_values(values)
         except SettingError as error:
             raise UsageError(str(error)) from None
+        _check_model_file(str(settings.value("model_path")) if "model_path" in values else "")
         save_settings(settings, paths.settings_file)
         for key in values:
             print(f"{key} = {_shown(SPECS[key], settings.value(key))}")
         return 0
     raise UsageError("say what to do: “folio config show” or “folio config set KEY=VALUE”")
+
+
+def _check_model_file(model_path: str) -> None:
+    """A chat model file is checked before it is saved, so the window never starts on a bad one."""
+    from desktop.cli import UsageError
+    from desktop.core.engine import ModelLoadError, check_chat_model_file
+
+    if not model_path:
+        return
+    try:
+        check_chat_model_file(Path(model_path).expanduser())
+    except ModelLoadError as error:
+        raise UsageError(str(error)) from None
 
 
 def _parse_assignments(assignments: list[str]) -> dict[str, Any]:

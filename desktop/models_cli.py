@@ -12,8 +12,6 @@ from desktop.core.config import load_settings
 from desktop.core.model_registry import ModelEntry, ModelImportError, import_model, scan
 from desktop.core.paths import AppPaths
 
-_GB = 1024**3
-
 
 def add_parser(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     models = commands.add_parser(
@@ -54,7 +52,14 @@ def _known_files(paths: AppPaths, model_path: str) -> list[Path]:
 
     files = [starter_model_path(), paths.cache / "models" / STARTER_EMBEDDER_FILE]
     if model_path:
-        files.append(Path(model_path).expanduser())
+        chosen = Path(model_path).expanduser()
+        if not chosen.is_file():
+            print(
+                f"folio: warning: the chat model in the settings is not at {chosen}; "
+                "the window will use the starter model until you choose another",
+                file=sys.stderr,
+            )
+        files.append(chosen)
     return [path for path in files if path is not None and path.is_file()]
 
 

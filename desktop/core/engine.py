@@ -211,7 +211,7 @@ class ChatEngine(OwnerThread):
     # -- owner thread only ----------------------------------------------------------------------
 
     def _load(self, path: Path, options: LoadOptions) -> ModelInfo:
-        header = _check_header(path)
+        header = check_chat_model_file(path)
         n_ctx = options.context_length
         if header.context_length:
             n_ctx = min(n_ctx, header.context_length)
@@ -611,7 +611,8 @@ def physical_cores(cpuinfo: Path = Path("/proc/cpuinfo")) -> int:
     return min(len(cores), logical) if cores else logical
 
 
-def _check_header(path: Path) -> GGUFInfo:
+def check_chat_model_file(path: Path) -> GGUFInfo:
+    """The header of a file that is to be the chat model, or ``ModelLoadError`` saying why not."""
     try:
         header = read_gguf_info(path)
     except GGUFError as exc:

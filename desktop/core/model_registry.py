@@ -7,7 +7,6 @@ KV cache for the chosen context + overhead) against the memory actually free now
 
 from __future__ import annotations
 
-import logging
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,8 +15,6 @@ from pathlib import Path
 
 from desktop.core.gguf_file import GGUFError, GGUFInfo, read_gguf_info
 from desktop.core.memory import MemoryEstimate, estimate_memory
-
-log = logging.getLogger(__name__)
 
 # llama.cpp's ``general.file_type`` (enum llama_ftype): the quantisation most tensors use.
 FILE_TYPES: dict[int, str] = {

@@ -78,3 +78,19 @@ def test_a_bad_value_is_refused_and_nothing_is_written(
     assert_one_line_error(run, fragment)
     values = settings_of(tmp_path)
     assert values["temperature"] == 0.3 and values["top_p"] == 0.95
+
+
+def test_a_model_file_is_checked_before_it_is_saved(
+    starter_model: Path, starter_embedder_file: Path, tmp_path: Path
+) -> None:
+    fake = tmp_path / "fake.gguf"
+    fake.write_text("not a model")
+
+    assert_one_line_error(folio("config", "set", f"model_path={fake}", home=tmp_path), "not a GGUF")
+    assert settings_of(tmp_path)["model_path"] == ""
+    embedder = folio("config", "set", f"model_path={starter_embedder_file}", home=tmp_path)
+    assert_one_line_error(embedder, "embedding model")
+
+    chosen = folio("config", "set", f"model_path={starter_model}", home=tmp_path)
+    assert chosen.returncode == 0, chosen.stderr
+    assert settings_of(tmp_path)["model_path"] == str(starter_model)

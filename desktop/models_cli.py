@@ -1,21 +1,33 @@
-"""``folio models``: the models Folio can use, what their headers say, and whether they fit."""
+"""``folio models``: the models Folio can use, what their headers say, and whether they fit;
+the catalog of models to download, and the download itself."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import threading
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from desktop.core.config import load_settings
 from desktop.core.model_registry import ModelEntry, ModelImportError, import_model, scan
 from desktop.core.paths import AppPaths
 
+if TYPE_CHECKING:
+    from desktop.core.downloader import CatalogEntry, DownloadProgress
+
+# Without a terminal (a log, a pipe) progress is a plain line at every tenth of the file.
+PLAIN_PROGRESS_STEPS = 10
+# When the server does not say how large the file is, a plain line every this many bytes.
+PLAIN_PROGRESS_BYTES = 100_000_000
+
 
 def add_parser(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     models = commands.add_parser(
-        "models", help="List the models (the models folder and the starter models), or import one."
+        "models",
+        help="List the models (the models folder and the starter models), import or download one.",
     )
     actions = models.add_subparsers(
         dest="models_command", metavar="ACTION", parser_class=parser_class
@@ -28,6 +40,27 @@ def add_parser(commands: Any, parser_class: type[argparse.ArgumentParser]) -> No
     importing.add_argument("path", type=Path, metavar="PATH")
     importing.add_argument(
         "--link", action="store_true", help="Link to the file where it is instead of copying it."
+    )
+    catalog = actions.add_parser("catalog", help="The models Folio offers to download.")
+    catalog.add_argument("--json", action="store_true")
+    fetching = actions.add_parser(
+        "download",
+        help="Download a model into the models folder: a catalog name or a link to a .gguf file. "
+        "Ctrl+C pauses; the same command again resumes.",
+    )
+    fetching.add_argument(
+        "source",
+        metavar="URL_OR_CATALOG_NAME",
+        help="A link (https://…/model.gguf) or a name or file name from “folio models catalog”.",
+    )
+    fetching.add_argument(
+        "--sha256",
+        metavar="HEX",
+        help="The file's SHA-256 checksum (Hugging Face shows it on the file's page); the "
+        "download is refused if it differs.",
+    )
+    fetching.add_argument(
+        "--name", metavar="FILENAME", help="Save the model under this file name (ends in .gguf)."
     )
 
 
@@ -43,7 +76,14 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
             raise UsageError(str(error)) from None
         print(f"{'linked' if args.link else 'imported'}: {target}")
         return 0
-    raise UsageError("say what to do: “folio models list” or “folio models import PATH”")
+    if args.models_command == "catalog":
+        return _catalog(paths, args.json)
+    if args.models_command == "download":
+        return _download(paths, args.source, args.sha256, args.name)
+    raise UsageError(
+        "say what to do: “folio models list”, “folio models import PATH”, "
+        "“folio models catalog” or “folio models download URL_OR_CATALOG_NAME”"
+    )
 
 
 def _known_files(paths: AppPaths, model_path: str) -> list[Path]:
@@ -125,3 +165,192 @@ def _parameters(count: int) -> str:
     if count >= 1e9:
         return f"{count / 1e9:.1f}B"
     return f"{count / 1e6:.0f}M"
+
+
+def _load_catalog() -> list[CatalogEntry]:
+    from desktop.cli import UsageError
+    from desktop.core.downloader import CatalogError, load_catalog
+
+    try:
+        return load_catalog()
+    except CatalogError as error:
+        raise UsageError(str(error)) from None
+
+
+def _catalog(paths: AppPaths, as_json: bool) -> int:
+    entries = _load_catalog()
+    if as_json:
+        listed = [
+            {**asdict(entry), "downloaded": (paths.models / entry.filename).is_file()}
+            for entry in entries
+        ]
+        print(json.dumps(listed, indent=2, ensure_ascii=False))
+        return 0
+    for entry in entries:
+        downloaded = "  ·  downloaded" if (paths.models / entry.filename).is_file() else ""
+        print(
+            f"{entry.name}  ·  {entry.kind}, {_megabytes(entry.size_bytes)}, {entry.licence}"
+            f"{downloaded}\n    {entry.description}\n    folio models download {entry.filename}"
+        )
+    return 0
+
+
+def _find_in_catalog(source: str) -> CatalogEntry | None:
+    wanted = source.strip().casefold()
+    for entry in _load_catalog():
+        if wanted in (entry.name.casefold(), entry.filename.casefold()):
+            return entry
+    return None
+
+
+def _download(paths: AppPaths, source: str, sha256: str | None, name: str | None) -> int:
+    from desktop.cli import EXIT_INTERRUPTED, UsageError
+    from desktop.core.downloader import DownloadError, DownloadPaused, download
+
+    notes: list[str] = []
+    if "://" in source:
+        url, size = source.strip(), None
+        if sha256 is None:
+            notes.append(
+                "folio: warning: without --sha256 the file cannot be verified; it is only "
+                "checked to be a whole GGUF model"
+            )
+    else:
+        entry = _find_in_catalog(source)
+        if entry is None:
+            raise UsageError(
+                f"“{source}” is neither a link nor a model in the catalog; "
+                "“folio models catalog” lists the models by name"
+            )
+        if sha256 is not None and sha256.strip().lower() != entry.sha256:
+            raise UsageError(
+                f"--sha256 differs from the catalog's checksum for “{entry.name}”; "
+                "leave it out to use the catalog's"
+            )
+        url, sha256, size = entry.url, entry.sha256, entry.size_bytes
+        name = name or entry.filename
+    sized = f" ({_megabytes(size)})" if size else ""
+    notes.append(f"Downloading {name or url}{sized} into {paths.models}")
+
+    # The notes wait for the server's first answer, so a bad link ends in one line.
+    printer = _ProgressPrinter(sys.stderr, notes)
+    stop = threading.Event()
+    outcome: dict[str, Path | BaseException] = {}
+
+    done = threading.Event()
+
+    def fetch() -> None:
+        try:
+            outcome["path"] = download(
+                url, paths.models, sha256=sha256, filename=name, progress=printer, stop=stop
+            )
+        except BaseException as error:
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    # The download runs beside the main thread so that Ctrl+C reaches the main thread at once
+    # and stops the transfer cleanly between two chunks, keeping what has arrived. The wait is
+    # on an event rather than on join(), which an interrupt can leave in a confused state.
+    worker = threading.Thread(target=fetch, name="folio-download", daemon=True)
+    try:
+        worker.start()
+        while not done.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+        printer.end_line()
+        sys.stderr.write("folio: pausing the download…\n")
+        sys.stderr.flush()
+        done.wait()
+    worker.join()
+    printer.end_line()
+
+    error = outcome.get("error")
+    if isinstance(error, DownloadPaused):
+        amount = _megabytes(error.kept_bytes)
+        if error.total_bytes:
+            amount += f" of {_megabytes(error.total_bytes)}"
+        print(
+            f"folio: paused with {amount} kept in {paths.models}; "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    if isinstance(error, DownloadError):
+        raise UsageError(str(error))
+    if isinstance(error, BaseException):
+        raise error
+    print(outcome["path"])
+    return 0
+
+
+class _ProgressPrinter:
+    """One line rewritten in place on a terminal; occasional plain lines anywhere else."""
+
+    def __init__(self, stream: TextIO, notes: list[str]) -> None:
+        self._stream = stream
+        self._notes = notes
+        self._interactive = stream.isatty()
+        self._width = 0
+        self._printed_step = -1
+
+    def __call__(self, progress: DownloadProgress) -> None:
+        # Whole lines in one write each: the main thread may write to the stream meanwhile.
+        for note in self._notes:
+            self._write(note + "\n")
+        self._notes = []
+        line = _progress_line(progress)
+        if self._interactive:
+            padding = " " * max(self._width - len(line), 0)
+            self._write(f"\r{line}{padding}")
+            self._width = len(line)
+            return
+        if progress.total_bytes:
+            step = progress.received_bytes * PLAIN_PROGRESS_STEPS // progress.total_bytes
+        else:
+            step = progress.received_bytes // PLAIN_PROGRESS_BYTES
+        if step > self._printed_step:
+            self._printed_step = step
+            self._write(line + "\n")
+
+    def end_line(self) -> None:
+        if self._interactive and self._width:
+            self._write("\n")
+            self._width = 0
+
+    def _write(self, text: str) -> None:
+        self._stream.write(text)
+        self._stream.flush()
+
+
+def _progress_line(progress: DownloadProgress) -> str:
+    received = _megabytes(progress.received_bytes)
+    if progress.total_bytes:
+        share = progress.received_bytes / progress.total_bytes
+        amount = f"{received} of {_megabytes(progress.total_bytes)} ({share:.0%})"
+    else:
+        amount = received
+    parts = [amount]
+    if progress.bytes_per_second > 0:
+        parts.append(f"{progress.bytes_per_second / 1e6:.1f} MB/s")
+    if progress.seconds_left is not None:
+        parts.append(f"{_duration(progress.seconds_left)} left")
+    return "  ·  ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, seconds_part = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds_part:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _megabytes(size: int) -> str:
+    if size >= 1_000_000_000:
+        return f"{size / 1e9:.2f} GB"
+    return f"{size / 1e6:,.1f} MB"

@@ -286,6 +286,7 @@ def _ground(
     budget = source_budget(
         info.context_length, params.max_tokens, engine.count_tokens(system_prompt)
     )
+    documents = load_settings(paths.settings_file).settings.documents
     with open_library(paths) as library:
         grounded = ground_in_library(
             library,
@@ -294,6 +295,8 @@ def _ground(
             system_prompt=system_prompt,
             count_tokens=engine.count_tokens,
             token_budget=budget,
+            sources_wanted=documents.results_per_question,
+            threshold=documents.relevance_threshold,
         )
     if grounded.not_indexed:
         print(f"folio: note: {not_indexed_notice(grounded.not_indexed)}", file=sys.stderr)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from desktop.core.config import load_settings
 from desktop.core.documents.evaluation import QuestionFileError, evaluate_file
 from desktop.core.documents.library import DocumentRecord, IndexProgress, Library
 from desktop.core.embedder import Embedder, starter_embedder_path
@@ -23,10 +24,16 @@ class DocumentsCliError(Exception):
 
 @contextmanager
 def open_library(paths: AppPaths) -> Iterator[Library]:
+    # The embedding model the settings name: a library opened with another one would take its
+    # vectors for stale and index everything again.
+    documents = load_settings(paths.settings_file).settings.documents
     embedder = Embedder()
     try:
-        embedder.load(starter_embedder_path(paths.cache)).result()
+        configured = documents.embedding_model
+        path = Path(configured).expanduser() if configured else starter_embedder_path(paths.cache)
+        embedder.load(path).result()
         library = Library(paths.data / "library", embedder)
+        library.configure(documents.chunk_size, documents.chunk_overlap, documents.keyword_share)
         try:
             yield library
         finally:

@@ -34,6 +34,15 @@ class FieldSpec:
     unit: str = ""
     # Changing this field means the model has to be loaded again.
     reloads_model: bool = False
+    # Changing this field changes how documents are indexed: existing documents need indexing
+    # again to follow it (the app offers to).
+    reindexes: bool = False
+    # A text field limited to these values (shown as a choice, not typed).
+    choices: tuple[str, ...] = ()
+    # A text field naming a file: the dialog offers a file chooser with this filter.
+    file_filter: str = ""
+    # How the dialog shows a choice value, when it differs from the stored value.
+    choice_titles: tuple[str, ...] = ()
 
     @property
     def kind(self) -> type:
@@ -42,6 +51,16 @@ class FieldSpec:
 
 GENERATION = "generation"
 MODEL = "model"
+DOCUMENTS = "documents"
+APPEARANCE = "appearance"
+GROUPS: tuple[str, ...] = (GENERATION, MODEL, DOCUMENTS, APPEARANCE)
+GROUP_TITLES: dict[str, str] = {
+    GENERATION: "Generation",
+    MODEL: "Model loading",
+    DOCUMENTS: "Documents",
+    APPEARANCE: "Appearance",
+}
+GGUF_FILTER = "GGUF models (*.gguf)"
 
 SCHEMA: tuple[FieldSpec, ...] = (
     FieldSpec(
@@ -135,7 +154,7 @@ SCHEMA: tuple[FieldSpec, ...] = (
         GENERATION,
         "Seed",
         "Fixes the random choices so the same question with the same settings gives the same "
-        "answer. -1 picks a new random seed for every answer.",
+        "answer. -1 (Random each time) picks a new random seed for every answer.",
         -1,
         -1,
         2_147_483_647,
@@ -161,6 +180,7 @@ SCHEMA: tuple[FieldSpec, ...] = (
         "The GGUF model used for chat. Empty means the built-in starter model.",
         "",
         reloads_model=True,
+        file_filter=GGUF_FILTER,
     ),
     FieldSpec(
         "context_length",
@@ -197,6 +217,109 @@ SCHEMA: tuple[FieldSpec, ...] = (
         "tokens",
         reloads_model=True,
     ),
+    FieldSpec(
+        "gpu_layers",
+        MODEL,
+        "GPU layers",
+        "How many of the model's layers run on the graphics card. 0 runs everything on the CPU; "
+        "-1 puts every layer on the GPU. More layers on the GPU answer faster but need its "
+        "memory. It only has an effect when llama.cpp was built with GPU support.",
+        0,
+        -1,
+        999,
+        "layers",
+        reloads_model=True,
+    ),
+    FieldSpec(
+        "chunk_size",
+        DOCUMENTS,
+        "Passage size",
+        "Documents are cut into passages of about this many characters; a question is answered "
+        "from the best passages. Smaller passages point at the exact place; larger ones keep "
+        "more context together. About a paragraph (600) found the right page most often on "
+        "Folio's test documents. Applies to documents indexed from now on.",
+        600,
+        200,
+        4000,
+        "characters",
+        reindexes=True,
+    ),
+    FieldSpec(
+        "chunk_overlap",
+        DOCUMENTS,
+        "Passage overlap",
+        "How much text neighbouring passages share, so a sentence cut at a passage boundary is "
+        "still found whole in one of them. Must be smaller than the passage size.",
+        100,
+        0,
+        1000,
+        "characters",
+        reindexes=True,
+    ),
+    FieldSpec(
+        "results_per_question",
+        DOCUMENTS,
+        "Sources per answer",
+        "How many passages (at most one per page) are given to the model with a question about "
+        "your documents. More sources find more, but fill the context window and give a small "
+        "model more to get confused by.",
+        6,
+        1,
+        20,
+        "passages",
+    ),
+    FieldSpec(
+        "keyword_share",
+        DOCUMENTS,
+        "Keywords vs. meaning",
+        "How keyword search and meaning search are weighed: 0.5 equally, 0 meaning only, "
+        "1 keywords only. Keyword search finds exact words, names and numbers; meaning search "
+        "finds passages that say the same thing in other words.",
+        0.5,
+        0.0,
+        1.0,
+    ),
+    FieldSpec(
+        "relevance_threshold",
+        DOCUMENTS,
+        "Relevance threshold",
+        "How similar in meaning the best passage must be (0 to 1) before Folio answers from your "
+        "documents. Below it, Folio says the documents do not cover the question instead of "
+        "guessing. Raise it if answers cite unrelated passages; lower it if Folio refuses "
+        "questions your documents do answer.",
+        0.25,
+        0.0,
+        1.0,
+    ),
+    FieldSpec(
+        "embedding_model",
+        DOCUMENTS,
+        "Embedding model",
+        "The GGUF model that turns passages into vectors for meaning search. Empty means the "
+        "built-in all-MiniLM-L6-v2. Changing it means every document is indexed again.",
+        "",
+        reindexes=True,
+        file_filter=GGUF_FILTER,
+    ),
+    FieldSpec(
+        "theme",
+        APPEARANCE,
+        "Theme",
+        "Light or dark colours, or whatever the system uses.",
+        "system",
+        choices=("system", "light", "dark"),
+        choice_titles=("Follow the system", "Light", "Dark"),
+    ),
+    FieldSpec(
+        "font_size",
+        APPEARANCE,
+        "Text size",
+        "The size of the text in the window, in points; 0 follows the system.",
+        0,
+        0,
+        32,
+        "pt",
+    ),
 )
 
 SPECS: dict[str, FieldSpec] = {spec.key: spec for spec in SCHEMA}
@@ -223,12 +346,31 @@ class ModelSettings:
     context_length: int = 4096
     threads: int = 0
     batch_size: int = 512
+    gpu_layers: int = 0
+
+
+@dataclass(frozen=True)
+class DocumentSettings:
+    chunk_size: int = 600
+    chunk_overlap: int = 100
+    results_per_question: int = 6
+    keyword_share: float = 0.5
+    relevance_threshold: float = 0.25
+    embedding_model: str = ""
+
+
+@dataclass(frozen=True)
+class AppearanceSettings:
+    theme: str = "system"
+    font_size: int = 0
 
 
 @dataclass(frozen=True)
 class Settings:
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
+    documents: DocumentSettings = field(default_factory=DocumentSettings)
+    appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
 
     def value(self, key: str) -> Any:
         spec = SPECS[key]
@@ -242,11 +384,35 @@ class Settings:
             if spec is None:
                 raise SettingError(key, f"“{key}” is not a Folio setting.")
             groups.setdefault(spec.group, {})[key] = coerce(spec, raw)
+        updated = self._replaced(groups)
+        problem = updated.conflict()
+        if problem is not None:
+            raise problem
+        return updated
+
+    def _replaced(self, groups: Mapping[str, Mapping[str, Any]]) -> Settings:
         return replace(
             self,
-            generation=replace(self.generation, **groups.get(GENERATION, {})),
-            model=replace(self.model, **groups.get(MODEL, {})),
+            **{name: replace(getattr(self, name), **values) for name, values in groups.items()},
         )
+
+    def values(self) -> dict[str, Any]:
+        """Every setting by key, in schema order."""
+        return {spec.key: self.value(spec.key) for spec in SCHEMA}
+
+    def changed_keys(self, other: Settings) -> list[str]:
+        return [spec.key for spec in SCHEMA if self.value(spec.key) != other.value(spec.key)]
+
+    def conflict(self) -> SettingError | None:
+        """A rule between two fields that these values break, if any."""
+        documents = self.documents
+        if documents.chunk_overlap >= documents.chunk_size:
+            return SettingError(
+                "chunk_overlap",
+                f"Passage overlap ({documents.chunk_overlap}) must be smaller than the passage "
+                f"size ({documents.chunk_size}).",
+            )
+        return None
 
 
 class SettingError(ValueError):
@@ -267,6 +433,10 @@ def coerce(spec: FieldSpec, raw: Any) -> Any:
     if isinstance(spec.default, str):
         if not isinstance(raw, str):
             raise SettingError(spec.key, f"{title} must be text.")
+        if spec.choices and raw not in spec.choices:
+            raise SettingError(
+                spec.key, f"{title} must be one of {', '.join(spec.choices)}, not “{raw}”."
+            )
         return raw
     number: float
     if isinstance(raw, bool):
@@ -318,8 +488,8 @@ def load_settings(path: Path) -> LoadReport:
             (f"The settings file could not be read ({exc}); all settings were reset.",),
             backup,
         )
-    settings = Settings()
     problems: list[str] = []
+    groups: dict[str, dict[str, Any]] = {}
     for group_name, group in data.items():
         if not isinstance(group, dict):
             problems.append(f"“{group_name}” is not a settings section; it was ignored.")
@@ -330,9 +500,16 @@ def load_settings(path: Path) -> LoadReport:
                 problems.append(f"“{group_name}.{key}” is not a Folio setting; it was ignored.")
                 continue
             try:
-                settings = settings.with_values({key: raw})
+                groups.setdefault(group_name, {})[key] = coerce(spec, raw)
             except SettingError as exc:
                 problems.append(f"{exc} It was reset to {_display(spec.default)}.")
+    # Rules between fields are checked once every field is read, so their order in the file
+    # does not matter; a broken rule resets the field it names.
+    settings = Settings()._replaced(groups)
+    while (conflict := settings.conflict()) is not None:
+        default = SPECS[conflict.key].default
+        problems.append(f"{conflict} It was reset to {_display(default)}.")
+        settings = settings._replaced({SPECS[conflict.key].group: {conflict.key: default}})
     backup = _backup(path) if problems else None
     return LoadReport(settings, tuple(problems), backup)
 
@@ -359,11 +536,11 @@ def save_settings(settings: Settings, path: Path) -> None:
         "# Folio settings. Edit in the app (Settings) or here; see the README for each key.",
         "",
     ]
-    for group_name in (GENERATION, MODEL):
+    for group_name in GROUPS:
         lines.append(f"[{group_name}]")
         group = getattr(settings, group_name)
         for spec_field in fields(group):
-            lines.append(f"{spec_field.name} = {_toml_value(getattr(group, spec_field.name))}")
+            lines.append(f"{spec_field.name} = {toml_value(getattr(group, spec_field.name))}")
         lines.append("")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
@@ -382,7 +559,7 @@ _TOML_ESCAPES = {
 }
 
 
-def _toml_string(text: str) -> str:
+def toml_string(text: str) -> str:
     """A TOML basic string: every control character (including DEL) escaped."""
     escaped = []
     for character in text:
@@ -395,13 +572,57 @@ def _toml_string(text: str) -> str:
     return '"' + "".join(escaped) + '"'
 
 
-def _toml_value(value: object) -> str:
+def toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return _toml_string(value)
+        return toml_string(value)
     if isinstance(value, tuple):
-        return "[" + ", ".join(_toml_string(item) for item in value) + "]"
+        return "[" + ", ".join(toml_string(item) for item in value) + "]"
     raise TypeError(f"cannot write {value!r} to TOML")
+
+
+README_TABLE_START = "<!-- settings table: generated from desktop/core/config.py -->"
+README_TABLE_END = "<!-- end of settings table -->"
+
+
+def settings_table_markdown() -> str:
+    """The README's settings table, from the schema (a test keeps the README in step)."""
+    rows = [
+        "| setting | group | default | range | what it does |",
+        "|---|---|---|---|---|",
+    ]
+    for spec in SCHEMA:
+        if spec.choices:
+            span = " / ".join(spec.choices)
+        elif spec.minimum is not None and spec.maximum is not None:
+            span = f"{_fmt(spec.minimum)} – {_fmt(spec.maximum)}"
+            if spec.unit:
+                span += f" {spec.unit}"
+        else:
+            span = ""
+        default = _display(spec.default)
+        if spec.file_filter and not spec.default:
+            default = "built-in"
+        elif isinstance(spec.default, str) and len(default) > 24:
+            default = default[:22] + '…"'
+        notes = []
+        if spec.reloads_model:
+            notes.append("reloads the model")
+        if spec.reindexes:
+            notes.append("offers to re-index")
+        summary = _first_sentence(spec.help)
+        if notes:
+            summary += f" ({', '.join(notes)})"
+        rows.append(
+            f"| `{spec.key}` | {GROUP_TITLES[spec.group]} | {default} | {span} | "
+            f"{summary.replace('|', '/')} |"
+        )
+    return "\n".join(rows)
+
+
+def _first_sentence(text: str) -> str:
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]

@@ -247,3 +247,18 @@ def _starter_source_dir() -> Path:
         if entry.name == "config.json" and entry.parent.name == "model":
             return Path(str(entry.locate())).parent
     raise ModelLoadError(f"{STARTER_EMBEDDER_DISTRIBUTION} is installed but holds no model.")
+
+
+def check_embedding_model_file(path: Path) -> GGUFInfo:
+    """The header of a file that is to be the embedding model, or ``ModelLoadError`` saying
+    why not: a chat model would embed, but its vectors are poor for search."""
+    try:
+        header = read_gguf_info(path)
+    except GGUFError as exc:
+        raise ModelLoadError(str(exc)) from exc
+    if not header.is_embedding_only:
+        raise ModelLoadError(
+            f"“{path.name}” is a chat model ({header.architecture}), not an embedding model. "
+            "Choose an embedding model such as all-MiniLM, bge or nomic-embed."
+        )
+    return header

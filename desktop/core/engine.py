@@ -71,6 +71,7 @@ class LoadOptions:
             context_length=settings.context_length,
             threads=settings.threads,
             batch_size=settings.batch_size,
+            gpu_layers=settings.gpu_layers,
         )
 
 

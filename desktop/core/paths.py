@@ -33,6 +33,10 @@ class AppPaths:
         return self.config / "settings.toml"
 
     @property
+    def presets_file(self) -> Path:
+        return self.config / "presets.toml"
+
+    @property
     def log_file(self) -> Path:
         return self.logs / "folio.log"
 

@@ -153,16 +153,18 @@ def ground_question(
     system_prompt: str,
     count_tokens: Callable[[str], int],
     token_budget: int,
+    sources_wanted: int = SOURCES_PER_ANSWER,
+    threshold: float = RELEVANCE_THRESHOLD,
 ) -> GroundedQuestion:
     """Number the best hits and fit as many as ``token_budget`` allows (best first)."""
     system = f"{system_prompt.strip()}\n\n{GROUNDING_INSTRUCTIONS}".strip()
     best = max((hit.similarity or 0.0 for hit in hits), default=0.0)
-    if not hits or best < RELEVANCE_THRESHOLD:
+    if not hits or best < threshold:
         return GroundedQuestion(question, system, (), relevant=False)
     sources: list[Source] = []
     blocks: list[str] = []
     used = count_tokens(_compose([], question))
-    for hit in hits[:SOURCES_PER_ANSWER]:
+    for hit in hits[:sources_wanted]:
         source = Source(len(sources) + 1, hit)
         block = f"[{source.number}] {source.label}:\n{hit.chunk.text.strip()}"
         cost = count_tokens(block) + 2
@@ -188,10 +190,12 @@ def ground_in_library(
     system_prompt: str,
     count_tokens: Callable[[str], int],
     token_budget: int,
+    sources_wanted: int = SOURCES_PER_ANSWER,
+    threshold: float = RELEVANCE_THRESHOLD,
 ) -> GroundedQuestion:
     """Search the library (or only ``documents``) and ground the question in what was found,
     noting which documents in scope are not fully indexed yet."""
-    hits = library.search(question, k=SOURCES_PER_ANSWER, documents=documents)
+    hits = library.search(question, k=sources_wanted, documents=documents)
     wanted = set(documents) if documents is not None else None
     pending = tuple(d.name for d in library.pending() if wanted is None or d.id in wanted)
     grounded = ground_question(
@@ -200,6 +204,8 @@ def ground_in_library(
         system_prompt=system_prompt,
         count_tokens=count_tokens,
         token_budget=token_budget,
+        sources_wanted=sources_wanted,
+        threshold=threshold,
     )
     return replace(grounded, not_indexed=pending)
 

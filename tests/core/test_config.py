@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 
 from desktop.core.config import (
-    GENERATION,
-    MODEL,
+    GROUPS,
+    README_TABLE_END,
+    README_TABLE_START,
     SCHEMA,
     SPECS,
     FieldSpec,
-    GenerationSettings,
-    ModelSettings,
     SettingError,
     Settings,
     load_settings,
     save_settings,
+    settings_table_markdown,
 )
 
 
@@ -45,11 +45,69 @@ def test_schema_default_matches_the_settings_default(spec: FieldSpec) -> None:
 
 
 def test_schema_covers_every_setting_exactly_once() -> None:
-    declared = {(GENERATION, f.name) for f in fields(GenerationSettings)} | {
-        (MODEL, f.name) for f in fields(ModelSettings)
+    declared = {
+        (group.name, setting.name)
+        for group in fields(Settings)
+        for setting in fields(getattr(Settings(), group.name))
     }
     assert {(spec.group, spec.key) for spec in SCHEMA} == declared
     assert len(SPECS) == len(SCHEMA)
+    assert {spec.group for spec in SCHEMA} == set(GROUPS)
+
+
+def test_every_group_the_issue_names_is_there() -> None:
+    keys = {spec.key for spec in SCHEMA}
+    assert {"gpu_layers", "context_length", "threads", "batch_size"} <= keys
+    assert {
+        "chunk_size",
+        "chunk_overlap",
+        "results_per_question",
+        "keyword_share",
+        "relevance_threshold",
+        "embedding_model",
+    } <= keys
+    assert {"theme", "font_size"} <= keys
+
+
+def test_a_choice_outside_its_list_is_refused() -> None:
+    with pytest.raises(SettingError, match="one of system, light, dark"):
+        Settings().with_values({"theme": "purple"})
+    assert Settings().with_values({"theme": "dark"}).appearance.theme == "dark"
+
+
+def test_overlap_must_stay_below_the_passage_size() -> None:
+    with pytest.raises(SettingError, match="smaller than the passage size") as caught:
+        Settings().with_values({"chunk_overlap": 700})
+    assert caught.value.key == "chunk_overlap"
+    # Both at once are checked together, whatever the order.
+    both = Settings().with_values({"chunk_overlap": 700, "chunk_size": 900})
+    assert (both.documents.chunk_size, both.documents.chunk_overlap) == (900, 700)
+
+
+def test_a_file_breaking_the_overlap_rule_resets_the_overlap(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text("[documents]\nchunk_overlap = 500\nchunk_size = 400\n")
+    report = load_settings(settings_file)
+    assert report.settings.documents.chunk_size == 400
+    assert report.settings.documents.chunk_overlap == 100
+    assert any("overlap" in problem for problem in report.problems)
+
+
+def test_every_group_round_trips_through_the_file(settings_file: Path) -> None:
+    changed = Settings().with_values(
+        {
+            "gpu_layers": -1,
+            "chunk_size": 900,
+            "keyword_share": 0.25,
+            "embedding_model": "/models/bge small.gguf",
+            "theme": "dark",
+            "font_size": 13,
+        }
+    )
+    save_settings(changed, settings_file)
+    report = load_settings(settings_file)
+    assert report.problems == ()
+    assert report.settings == changed
 
 
 def test_missing_file_gives_defaults_without_complaint(settings_file: Path) -> None:
@@ -198,3 +256,13 @@ def test_setting_in_the_wrong_section_is_reported(settings_file: Path) -> None:
     assert len(report.problems) == 2
     assert any("“temperature” is not a settings section" in p for p in report.problems)
     assert any("generation.context_length" in p for p in report.problems)
+
+
+def test_the_readme_settings_table_is_the_schema() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index(README_TABLE_START) + len(README_TABLE_START)
+    end = readme.index(README_TABLE_END)
+    assert readme[start:end].strip() == settings_table_markdown(), (
+        "README.md's settings table is out of date; paste in "
+        "desktop.core.config.settings_table_markdown()"
+    )

@@ -23,7 +23,7 @@ from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import Any
 
-from desktop.core.documents.chunking import Chunk, chunk_pages
+from desktop.core.documents.chunking import OVERLAP_CHARS, TARGET_CHARS, Chunk, chunk_pages
 from desktop.core.documents.extract import ExtractionError, PageText, Problem, open_document
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ class ExtractJob:
     path: Path
     display_name: str
     password: str | None = None
+    target_chars: int = TARGET_CHARS
+    overlap_chars: int = OVERLAP_CHARS
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,12 @@ def _extract(job: ExtractJob, running: EventType) -> Iterator[Message]:
                 handed_over += 1
 
         for chunk in chunk_pages(
-            pages(), document_id=job.document_id, document_name=job.display_name, title=opened.title
+            pages(),
+            document_id=job.document_id,
+            document_name=job.display_name,
+            title=opened.title,
+            target_chars=job.target_chars,
+            overlap_chars=job.overlap_chars,
         ):
             # The chunker has moved on to this chunk's page: earlier pages are complete.
             yield from hand_over(chunk.page_start - 1)

@@ -278,16 +278,24 @@ class VectorIndex:
         self._client = chromadb.PersistentClient(
             path=str(folder), settings=ChromaSettings(anonymized_telemetry=False)
         )
-        self._collection = self._client.get_or_create_collection(
+        self._embed_query = embed_query
+        self._collection = self._open_collection()
+
+    def _open_collection(self) -> Any:
+        return self._client.get_or_create_collection(
             COLLECTION,
-            embedding_function=_folio_embedding_function(embed_query),
+            embedding_function=_folio_embedding_function(self._embed_query),
             # A wider search than Chroma's default (100) makes the approximate neighbours all
             # but exact: measured on the evaluation library (7.7k passages), two builds of the
             # same vectors ranked some passages 40 places apart at 100, which moved page-level
             # recall@5 by a question in either direction. Queries stay in milliseconds.
             configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_SEARCH_EF}},
         )
-        self._embed_query = embed_query
+
+    def clear(self) -> None:
+        """Drop every vector (another model's vectors may not even have the same length)."""
+        self._client.delete_collection(COLLECTION)
+        self._collection = self._open_collection()
 
     def add(
         self, chunk_ids: Sequence[str], documents: Sequence[str], vectors: npt.NDArray[np.float32]

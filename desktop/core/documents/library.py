@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from desktop.core.documents.chunking import Chunk
+from desktop.core.documents.chunking import OVERLAP_CHARS, TARGET_CHARS, Chunk
 from desktop.core.documents.extract import (
     SUPPORTED_SUFFIXES,
     ExtractionError,
@@ -172,6 +172,7 @@ CREATE TABLE IF NOT EXISTS documents (
     indexed_at REAL
 )
 """
+_META_SCHEMA = "CREATE TABLE IF NOT EXISTS library_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
 class Library:
@@ -183,12 +184,31 @@ class Library:
         self._lock = threading.RLock()
         with self._conn:
             self._conn.execute(_SCHEMA)
+            self._conn.execute(_META_SCHEMA)
         self._embedder = embedder
         self._passwords: dict[str, str] = {}
         self.keywords = KeywordIndex(self._conn)
         self.vectors = VectorIndex(folder / "vectors", self._embed_query)
         self.hybrid = HybridSearch(self.keywords, self.vectors)
+        self.chunk_chars = TARGET_CHARS
+        self.overlap_chars = OVERLAP_CHARS
         self._resume_interrupted()
+        self.embedder_changed = self._follow_embedder()
+
+    def configure(self, chunk_chars: int, overlap_chars: int, keyword_share: float) -> None:
+        """Passage size for documents indexed from now on, and how keyword and meaning search
+        are weighed (0: meaning only, 1: keywords only; 0.5 equal)."""
+        self.chunk_chars = chunk_chars
+        self.overlap_chars = min(overlap_chars, chunk_chars - 1)
+        self.hybrid.keyword_weight = 2.0 * keyword_share
+        self.hybrid.vector_weight = 2.0 * (1.0 - keyword_share)
+
+    def reindex_all(self) -> int:
+        """Queue every document for indexing again (after a change of passage size)."""
+        documents = self.documents()
+        for document in documents:
+            self.reindex(document.id)
+        return len(documents)
 
     def close(self) -> None:
         with self._lock:
@@ -375,6 +395,38 @@ class Library:
                 ),
             )
 
+    def _follow_embedder(self) -> bool:
+        """Vectors from another embedding model cannot be compared with this one's: when the
+        model changed since the library was indexed, the vectors go and every document is
+        queued to be indexed again. True when that happened."""
+        info = self._embedder.info
+        if info is None:
+            return False
+        try:
+            size = info.path.stat().st_size
+        except OSError:
+            size = 0
+        identity = f"{info.path.name}|{info.dimensions}|{size}"
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT value FROM library_meta WHERE key = 'embedder'"
+            ).fetchone()
+            changed = row is not None and row[0] != identity
+            if changed:
+                log.info("embedding model changed (%s -> %s); indexing again", row[0], identity)
+                self.vectors.clear()
+                with self._conn:
+                    self._conn.execute(
+                        "UPDATE documents SET status = ?, message = ?",
+                        (DocumentStatus.QUEUED, "Indexing again for the new embedding model."),
+                    )
+            with self._conn:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO library_meta (key, value) VALUES ('embedder', ?)",
+                    (identity,),
+                )
+        return changed
+
     def _discard_chunks(self, document_id: str) -> None:
         with self._lock:
             self.vectors.remove(self.keywords.remove_document(document_id))
@@ -497,6 +549,8 @@ class _IndexRun:
                     record.path,
                     _display_name(record),
                     library._password(document.id),
+                    library.chunk_chars,
+                    library.overlap_chars,
                 )
             )
 

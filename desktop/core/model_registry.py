@@ -181,3 +181,40 @@ def import_model(source: Path, folder: Path, *, link: bool = False) -> Path:
         partial.unlink(missing_ok=True)
         raise ModelImportError(f"“{source.name}” could not be copied: {error.strerror}.") from None
     return target
+
+
+class ModelDeleteError(Exception):
+    """The file cannot be deleted; the message is written for the user."""
+
+
+def delete_model(path: Path, folder: Path) -> None:
+    """Delete a model file that lives in the models folder; a link is removed, never the file
+    it points to. Anything elsewhere (the starter models, a file the settings point at) belongs
+    to someone else and is refused."""
+    # The link itself is what must be in the folder, so only its parent is resolved.
+    location = path.expanduser().absolute()
+    location = location.parent.resolve() / location.name
+    root = folder.expanduser().resolve()
+    if location == root or not location.is_relative_to(root):
+        raise ModelDeleteError(
+            f"“{path.name}” is not in the models folder ({root}). Folio deletes only the models "
+            "it keeps there; remove other files with your file manager."
+        )
+    if not location.is_symlink():
+        if not location.exists():
+            raise ModelDeleteError(f"“{path.name}” is not in the models folder any more.")
+        if not location.is_file():
+            raise ModelDeleteError(f"“{path.name}” is a folder, not a model file.")
+    try:
+        location.unlink()
+    except FileNotFoundError:
+        raise ModelDeleteError(f"“{path.name}” is not in the models folder any more.") from None
+    except PermissionError:
+        raise ModelDeleteError(
+            f"Folio may not delete “{path.name}” (permission denied). Check the permissions of "
+            f"{root}."
+        ) from None
+    except OSError as error:
+        raise ModelDeleteError(
+            f"“{path.name}” could not be deleted: {error.strerror or error}."
+        ) from None

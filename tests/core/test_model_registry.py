@@ -13,7 +13,9 @@ from desktop.core.memory import MemoryEstimate
 from desktop.core.model_registry import (
     FILE_TYPES,
     Fit,
+    ModelDeleteError,
     ModelImportError,
+    delete_model,
     fit_of,
     import_model,
     scan,
@@ -111,6 +113,67 @@ def test_importing_can_link_instead_of_copying(starter_model: Path, tmp_path: Pa
     linked = import_model(starter_model, tmp_path / "models", link=True)
 
     assert linked.is_symlink() and linked.resolve() == starter_model.resolve()
+
+
+def test_deleting_removes_a_model_from_the_models_folder(
+    starter_model: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "models"
+    copied = import_model(starter_model, folder)
+    nested = folder / "family" / "other.gguf"
+    nested.parent.mkdir()
+    nested.write_bytes(b"GGUF")
+
+    delete_model(copied, folder)
+    delete_model(folder / "family" / ".." / "family" / "other.gguf", folder)
+
+    assert not copied.exists() and not nested.exists()
+    assert starter_model.is_file()
+    with pytest.raises(ModelDeleteError, match="not in the models folder any more"):
+        delete_model(copied, folder)
+
+
+def test_deleting_a_link_leaves_the_file_it_points_to(starter_model: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    original = tmp_path / "elsewhere" / "mine.gguf"
+    original.parent.mkdir()
+    shutil.copy(starter_model, original)
+    linked = import_model(original, folder, link=True)
+    dangling = folder / "gone.gguf"
+    dangling.symlink_to(tmp_path / "never-there.gguf")
+
+    delete_model(linked, folder)
+    delete_model(dangling, folder)
+
+    assert not linked.is_symlink() and not dangling.is_symlink()
+    assert original.read_bytes() == starter_model.read_bytes()
+
+
+def test_deleting_refuses_files_outside_the_models_folder(
+    starter_model: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    outside = tmp_path / "outside.gguf"
+    outside.write_bytes(b"GGUF")
+    (folder / "linked-folder").symlink_to(tmp_path, target_is_directory=True)
+    (folder / "sub").mkdir()
+    (folder / "sub" / "model.gguf").mkdir()
+
+    for path in (
+        starter_model,
+        outside,
+        folder / ".." / "outside.gguf",
+        folder / "linked-folder" / "outside.gguf",
+        folder,
+    ):
+        with pytest.raises(ModelDeleteError, match="deletes only the models it keeps there"):
+            delete_model(path, folder)
+    with pytest.raises(ModelDeleteError, match="is a folder"):
+        delete_model(folder / "sub" / "model.gguf", folder)
+
+    assert outside.is_file() and starter_model.is_file()
+    assert (folder / "sub" / "model.gguf").is_dir()
 
 
 def test_models_list_json_and_import_from_the_command_line(

@@ -29,6 +29,7 @@ from desktop.core.engine import (
     NoModelError,
     SamplingParams,
 )
+from desktop.core.presets import ChatTuning, PresetLibrary
 from desktop.core.rag import (
     NOT_IN_LIBRARY,
     GroundedQuestion,
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 CHECKPOINT_INTERVAL_MS = 1000
 # The chat setting that scopes answers to documents: "all", or a list of document ids.
 DOCUMENTS_KEY = "documents"
+# The chat setting with its preset and its own generation values (presets.ChatTuning).
+TUNING_KEY = "tuning"
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class ChatController(QObject):
     # A question that got no answer at all was taken back; its text goes back to the message box.
     question_returned = Signal(str)
     scope_changed = Signal(object)  # DocumentScope of the current chat
+    tuning_changed = Signal(object)  # ChatTuning of the current chat
     notice = Signal(str)  # a passing status line
 
     def __init__(
@@ -96,12 +100,15 @@ class ChatController(QObject):
         settings: Callable[[], Settings],
         parent: QObject | None = None,
         library: LibraryService | None = None,
+        presets: PresetLibrary | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
         self._engine = engine
         self._settings = settings
         self._library = library
+        self._presets = presets if presets is not None else PresetLibrary()
+        self._tuning = ChatTuning()
         if library is not None:
             library.grounded.connect(self._on_grounded, Qt.ConnectionType.QueuedConnection)
             library.grounding_failed.connect(
@@ -142,16 +149,40 @@ class ChatController(QObject):
     def document_scope(self) -> DocumentScope:
         return self._scope
 
+    @property
+    def tuning(self) -> ChatTuning:
+        return self._tuning
+
+    @property
+    def presets(self) -> PresetLibrary:
+        return self._presets
+
+    def chat_settings(self) -> Settings:
+        """The settings the current chat's next answer uses: global, preset, overrides."""
+        return self._tuning.apply(self._settings(), self._presets)
+
+    def set_tuning(self, tuning: ChatTuning) -> None:
+        """The current chat's preset and overrides; they apply from the next answer on."""
+        self._tuning = tuning
+        if self._current is not None:
+            self._save_chat_setting(self._current, TUNING_KEY, tuning.to_setting())
+        self.tuning_changed.emit(tuning)
+
+    def _save_chat_setting(self, conversation_id: int, key: str, value: Any) -> None:
+        overrides = self._store.settings(conversation_id)
+        if value is None:
+            overrides.pop(key, None)
+        else:
+            overrides[key] = value
+        self._store.set_settings(conversation_id, overrides)
+
     def set_document_scope(self, scope: DocumentScope) -> None:
         """Scope the current chat's next answers; saved with the chat once it exists."""
         self._scope = scope
         if self._current is not None:
-            overrides = self._store.settings(self._current)
-            if scope.enabled:
-                overrides[DOCUMENTS_KEY] = scope.to_setting()
-            else:
-                overrides.pop(DOCUMENTS_KEY, None)
-            self._store.set_settings(self._current, overrides)
+            self._save_chat_setting(
+                self._current, DOCUMENTS_KEY, scope.to_setting() if scope.enabled else None
+            )
         self.scope_changed.emit(scope)
 
     # -- conversations --------------------------------------------------------------------------
@@ -162,12 +193,17 @@ class ChatController(QObject):
         if conversation_id is not None:
             # A saved chat has its own scope; a new chat keeps the previous chat's (the next
             # question is often about the same documents).
-            stored = self._store.settings(conversation_id).get(DOCUMENTS_KEY)
-            self._scope = DocumentScope.from_setting(stored)
+            stored = self._store.settings(conversation_id)
+            self._scope = DocumentScope.from_setting(stored.get(DOCUMENTS_KEY))
+        else:
+            stored = {}
+        # Each chat has its own tuning; a new chat starts from the global settings.
+        self._tuning = ChatTuning.from_setting(stored.get(TUNING_KEY))
         self._current = conversation_id
         messages = self._store.messages(conversation_id) if conversation_id is not None else []
         self.conversation_opened.emit(-1 if conversation_id is None else conversation_id)
         self.scope_changed.emit(self._scope)
+        self.tuning_changed.emit(self._tuning)
         answer = self._answer
         if answer is not None and conversation_id == answer.conversation_id:
             # Coming back to a chat whose answer is still being written: keep it live.
@@ -206,8 +242,13 @@ class ChatController(QObject):
             return False
         if self._current is None:
             self._current = self._store.create_conversation()
+            chosen: dict[str, Any] = {}
             if self._scope.enabled:
-                self._store.set_settings(self._current, {DOCUMENTS_KEY: self._scope.to_setting()})
+                chosen[DOCUMENTS_KEY] = self._scope.to_setting()
+            if not self._tuning.is_default:
+                chosen[TUNING_KEY] = self._tuning.to_setting()
+            if chosen:
+                self._store.set_settings(self._current, chosen)
             self.conversation_opened.emit(self._current)
         earlier = self._store.messages(self._current)
         question = self._store.add_message(self._current, Role.USER, text)
@@ -327,13 +368,19 @@ class ChatController(QObject):
         if scope.enabled and self._library is not None and self._engine.info is not None:
             self._retrieve(question, earlier, scope)
             return
-        settings = self._settings()
+        settings = self._settings_for(question.conversation_id)
         self._generate(question, earlier, question.content, settings.generation.system_prompt)
+
+    def _settings_for(self, conversation_id: int) -> Settings:
+        """Read when each answer starts, so a change made in Settings or in the chat's tuning
+        applies to the very next answer, with no model reload."""
+        stored = self._store.settings(conversation_id).get(TUNING_KEY)
+        return ChatTuning.from_setting(stored).apply(self._settings(), self._presets)
 
     def _generate(
         self, question: Message, earlier: list[Message], prompt: str, system_prompt: str
     ) -> None:
-        settings = self._settings()
+        settings = self._settings_for(question.conversation_id)
         self._checkpoint_timer.start()
         self._bridge.start(
             ChatRequest(
@@ -346,7 +393,7 @@ class ChatController(QObject):
 
     def _retrieve(self, question: Message, earlier: list[Message], scope: DocumentScope) -> None:
         assert self._library is not None and self._engine.info is not None
-        settings = self._settings()
+        settings = self._settings_for(question.conversation_id)
         system_prompt = settings.generation.system_prompt
         budget = source_budget(
             self._engine.info.context_length,
@@ -363,6 +410,8 @@ class ChatController(QObject):
             system_prompt,
             self._engine.count_tokens,
             budget,
+            sources_wanted=settings.documents.results_per_question,
+            threshold=settings.documents.relevance_threshold,
         )
 
     @Slot(int, object)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from string import Template
 
 from PySide6.QtCore import QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
@@ -34,32 +35,36 @@ from desktop.core.rag import (
     not_indexed_notice,
     sources_from_meta,
 )
+from desktop.ui.appearance import colors
 
 SNIPPET_CHARS = 160
 
 FLUSH_INTERVAL_MS = 40
 
-_STYLE = """
+_STYLE = Template(
+    """
 p { margin-top: 0px; margin-bottom: 6px; }
-pre { background-color: #f3f4f6; font-family: monospace; padding: 8px; margin-top: 0px; }
-code { background-color: #f3f4f6; font-family: monospace; }
+pre { background-color: $code; font-family: monospace; padding: 8px; margin-top: 0px; }
+code { background-color: $code; font-family: monospace; }
 table { border-collapse: collapse; margin-bottom: 6px; }
-th, td { border: 1px solid #d1d5db; padding: 3px 8px; }
-th { background-color: #f3f4f6; }
-.codebar { color: #6b7280; font-size: small; margin-bottom: 0px; }
-.who { color: #374151; font-weight: 600; }
-.footer { color: #6b7280; font-size: small; }
-.notice { color: #92400e; font-size: small; }
-a { color: #2563eb; text-decoration: none; }
-.sources { color: #374151; font-size: small; font-weight: 600; margin-top: 8px;
+th, td { border: 1px solid $border_strong; padding: 3px 8px; }
+th { background-color: $code; }
+.codebar { color: $muted; font-size: small; margin-bottom: 0px; }
+.who { color: $secondary; font-weight: 600; }
+.footer { color: $muted; font-size: small; }
+.notice { color: $warning_text; font-size: small; }
+a { color: $link; text-decoration: none; }
+.sources { color: $secondary; font-size: small; font-weight: 600; margin-top: 8px;
            margin-bottom: 2px; }
 .source { font-size: small; margin-bottom: 3px; }
-.snippet { color: #6b7280; }
-.uncited { color: #9ca3af; }
+.snippet { color: $muted; }
+.uncited { color: $faint; }
 """
+)
 
-_USER_BACKGROUND = QColor("#eef2ff")
-_ASSISTANT_BACKGROUND = QColor("#ffffff")
+
+def _document_style() -> str:
+    return _STYLE.substitute(colors())
 
 
 @dataclass
@@ -92,7 +97,7 @@ class ChatView(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setUndoRedoEnabled(False)
-        self.document().setDefaultStyleSheet(_STYLE)
+        self.document().setDefaultStyleSheet(_document_style())
         self.document().setDocumentMargin(16)
         self.anchorClicked.connect(self._on_anchor_clicked)
         self._entries: dict[int, _Entry] = {}
@@ -121,6 +126,8 @@ class ChatView(QTextBrowser):
         self._entries.clear()
         self._order.clear()
         self.document().clear()
+        # Read again each time, so a theme change shows when the chat is drawn again.
+        self.document().setDefaultStyleSheet(_document_style())
         self._last_answer_id = _last_answer_id(messages)
         self._offering_regenerate = None
         for message in messages:
@@ -132,13 +139,14 @@ class ChatView(QTextBrowser):
 
     def _show_welcome(self) -> None:
         cursor = QTextCursor(self.document())
+        colours = colors()
         cursor.insertHtml(
             '<div align="center"><br><br><br>'
-            '<p style="font-size: x-large; color: #374151;">Ask anything.</p>'
-            '<p style="color: #6b7280;">Everything you type is answered by a model running on '
-            "this computer and stays here.</p>"
-            '<p style="color: #9ca3af; font-size: small;">Enter sends · Shift+Enter adds a line · '
-            "Esc stops an answer</p></div>"
+            f'<p style="font-size: x-large; color: {colours["secondary"]};">Ask anything.</p>'
+            f'<p style="color: {colours["muted"]};">Everything you type is answered by a model '
+            "running on this computer and stays here.</p>"
+            f'<p style="color: {colours["faint"]}; font-size: small;">Enter sends · '
+            "Shift+Enter adds a line · Esc stops an answer</p></div>"
         )
         self._showing_welcome = True
 
@@ -226,7 +234,7 @@ class ChatView(QTextBrowser):
         frame_format.setBottomMargin(8)
         frame_format.setWidth(QTextLength(QTextLength.Type.PercentageLength, 100))
         frame_format.setBackground(
-            _USER_BACKGROUND if message.role == Role.USER else _ASSISTANT_BACKGROUND
+            QColor(colors()["user_bubble" if message.role == Role.USER else "base"])
         )
         frame = cursor.insertFrame(frame_format)
         entry = _Entry(message=message, frame=frame)

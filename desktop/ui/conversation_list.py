@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.conversations import ConversationStore, ConversationSummary
+from desktop.ui.appearance import colors
 
 ConversationIdRole = Qt.ItemDataRole.UserRole + 1
 SnippetRole = Qt.ItemDataRole.UserRole + 2
@@ -138,7 +139,7 @@ class ConversationDelegate(QStyledItemDelegate):
         small = QFont(option.font)
         small.setPointSizeF(max(option.font.pointSizeF() * 0.88, 7.0))
         painter.setFont(small)
-        painter.setPen(QColor("#6b7280"))
+        painter.setPen(QColor(colors()["muted"]))
         below = area.adjusted(0, metrics.lineSpacing() + 1, 0, 0)
         elided = QFontMetrics(small).elidedText(
             str(snippet), Qt.TextElideMode.ElideRight, below.width()

@@ -13,17 +13,22 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from desktop.core.documents.library import DocumentRecord, DocumentStatus, IndexProgress
+from desktop.ui.appearance import colors
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 _STATUS_COLOURS = {
-    DocumentStatus.FAILED: QColor("#b91c1c"),
-    DocumentStatus.NEEDS_ATTENTION: QColor("#b45309"),
-    DocumentStatus.MISSING: QColor("#b45309"),
-    DocumentStatus.READY: QColor("#15803d"),
+    DocumentStatus.FAILED: "danger",
+    DocumentStatus.NEEDS_ATTENTION: "warning_text",
+    DocumentStatus.MISSING: "warning_text",
+    DocumentStatus.READY: "success",
 }
-_QUIET = QColor("#6b7280")
+
+
+def _colour(name: str) -> QColor:
+    return QColor(colors()[name])
+
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -162,9 +167,9 @@ class DocumentTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == self.STATUS:
-                return _STATUS_COLOURS.get(record.status, _QUIET)
+                return _colour(_STATUS_COLOURS.get(record.status, "muted"))
             if column != self.NAME:
-                return _QUIET
+                return _colour("muted")
         return None
 
     def _display(self, record: DocumentRecord, column: int, progress: IndexProgress | None) -> str:

@@ -41,6 +41,7 @@ from desktop.core.documents.library import (
     DocumentStatus,
     IndexProgress,
 )
+from desktop.ui.appearance import colors
 from desktop.ui.library_model import RECORD_ROLE, SORT_ROLE, DocumentTableModel
 from desktop.ui.library_service import LibraryService
 
@@ -286,7 +287,7 @@ class LibraryPane(QWidget):
         self.stack.setCurrentWidget(self.table if records else self.empty_label)
         if not records and self._service.library is not None:
             self.empty_label.setText(
-                "<p style='font-size: 12pt; color: #374151;'>No documents yet</p>"
+                f"<p style='font-size: 12pt; color: {colors()['secondary']};'>No documents yet</p>"
                 "<p>Drop PDF, text or Markdown files or whole folders here,<br>"
                 "or use <b>Add files…</b>. Everything stays on this computer.</p>"
             )
@@ -435,7 +436,9 @@ class LibraryPane(QWidget):
         lines = [f"<b>{html.escape(record.title or record.name, quote=False)}</b>"]
         if record.message:
             lines.append(html.escape(record.message, quote=False))
-        lines.append(f"<span style='color: #6b7280;'>{html.escape(str(record.path))}</span>")
+        lines.append(
+            f"<span style='color: {colors()['muted']};'>{html.escape(str(record.path))}</span>"
+        )
         self.detail_label.setText("<br>".join(lines))
         self.detail_label.show()
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.core.config import DocumentSettings
 from desktop.core.documents.library import (
     AddResult,
     DocumentRecord,
@@ -26,9 +27,14 @@ from desktop.core.documents.library import (
     IndexProgress,
     Library,
 )
-from desktop.core.embedder import Embedder, starter_embedder_path
+from desktop.core.embedder import Embedder, check_embedding_model_file, starter_embedder_path
 from desktop.core.paths import AppPaths
-from desktop.core.rag import GroundedQuestion, ground_in_library
+from desktop.core.rag import (
+    RELEVANCE_THRESHOLD,
+    SOURCES_PER_ANSWER,
+    GroundedQuestion,
+    ground_in_library,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,7 @@ class LibraryService(QObject):
         self._control = IndexControl()
         self._run_again = False
         self._last_progress_document = ""
+        self._document_settings = DocumentSettings()
         self._closed = False
 
     # -- state ----------------------------------------------------------------------------------
@@ -83,6 +90,23 @@ class LibraryService(QObject):
     def open(self, embedder_path: Path | None = None) -> None:
         """Load the embedder and open the library; interrupted indexing then resumes."""
         self._jobs.submit(self._open, embedder_path).add_done_callback(self._on_opened)
+
+    def configure(self, settings: DocumentSettings) -> None:
+        """Follow the Documents settings: passage size for what is indexed next, and the
+        keyword/meaning balance for the next search."""
+        self._document_settings = settings
+        if self._library is not None:
+            self._library.configure(
+                settings.chunk_size, settings.chunk_overlap, settings.keyword_share
+            )
+
+    def reindex_all(self) -> None:
+        self._jobs.submit(self._reindex_all).add_done_callback(self._on_changed)
+
+    def switch_embedder(self, embedder_path: Path | None) -> None:
+        """Open the library with another embedding model; its vectors are rebuilt (the
+        library notices the change and queues every document)."""
+        self._jobs.submit(self._switch_embedder, embedder_path).add_done_callback(self._on_opened)
 
     def add(self, paths: Sequence[Path]) -> None:
         self._jobs.submit(self._add, list(paths)).add_done_callback(self._on_added)
@@ -138,6 +162,8 @@ class LibraryService(QObject):
         system_prompt: str,
         count_tokens: Callable[[str], int],
         token_budget: int,
+        sources_wanted: int = SOURCES_PER_ANSWER,
+        threshold: float = RELEVANCE_THRESHOLD,
     ) -> None:
         """Retrieve and number sources for ``question``; answered by ``grounded``."""
         library = self._library
@@ -152,6 +178,8 @@ class LibraryService(QObject):
             system_prompt=system_prompt,
             count_tokens=count_tokens,
             token_budget=token_budget,
+            sources_wanted=sources_wanted,
+            threshold=threshold,
         )
         future.add_done_callback(functools.partial(self._on_grounded, request_id))
 
@@ -180,7 +208,30 @@ class LibraryService(QObject):
         except BaseException:
             embedder.close()
             raise
+        settings = self._document_settings
+        library.configure(settings.chunk_size, settings.chunk_overlap, settings.keyword_share)
         self._embedder, self._library = embedder, library
+
+    def _switch_embedder(self, embedder_path: Path | None) -> None:
+        # Checked before anything is closed, so a file that is not an embedding model leaves
+        # the library as it was.
+        if embedder_path is not None:
+            check_embedding_model_file(embedder_path)
+        self._control.cancel()
+        indexer = self._indexer
+        if indexer is not None:
+            indexer.join()
+        old_library, old_embedder = self._library, self._embedder
+        self._library = self._embedder = None
+        if old_library is not None:
+            old_library.close()
+        if old_embedder is not None:
+            old_embedder.close()
+        self._open(embedder_path)
+
+    def _reindex_all(self) -> None:
+        assert self._library is not None
+        self._library.reindex_all()
 
     def _add(self, paths: list[Path]) -> list[AddResult]:
         assert self._library is not None

@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -37,13 +38,15 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
-from desktop.core.config import Settings, save_settings
+from desktop.core.config import SPECS, SettingError, Settings, save_settings
 from desktop.core.conversations import ConversationStore, Message
 from desktop.core.documents.library import AddResult, DocumentRecord
 from desktop.core.engine import ChatEngine, LoadOptions, ModelInfo
 from desktop.core.models import STARTER_DISPLAY_NAME, is_starter_model, starter_model_path
 from desktop.core.paths import AppPaths
+from desktop.core.presets import ChatTuning, PresetLibrary
 from desktop.core.rag import SourceRef
+from desktop.ui.appearance import apply_appearance
 from desktop.ui.chat_controller import ChatController, DocumentScope
 from desktop.ui.chat_view import ChatView
 from desktop.ui.composer import Composer
@@ -52,6 +55,8 @@ from desktop.ui.document_viewer import DocumentViewer, Passage
 from desktop.ui.errors import show_error
 from desktop.ui.library_pane import LibraryPane, dropped_paths
 from desktop.ui.library_service import LibraryService
+from desktop.ui.model_manager import ModelManager
+from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.workers import ModelLoader
 
 log = logging.getLogger(__name__)
@@ -61,10 +66,9 @@ STARTER_DISMISSED = "notices/starter_dismissed"
 
 STARTER_NOTICE = (
     f"<b>You are chatting with {STARTER_DISPLAY_NAME}</b>, a tiny starter model (135 million "
-    "parameters) that runs anywhere but often gets facts wrong. For better answers, download a "
-    "larger instruct model in GGUF format, for example <i>Llama 3.2 3B Instruct</i> or "
-    "<i>Qwen2.5 3B Instruct</i> (Q4_K_M) from huggingface.co, then choose "
-    "<b>Open model file…</b>."
+    "parameters) that runs anywhere but often gets facts wrong. For better answers, get a "
+    "larger instruct model in <b>File ▸ Models…</b> (Download), or open a GGUF file you "
+    "already have with <b>Open model file…</b>."
 )
 
 
@@ -177,9 +181,16 @@ class MainWindow(QMainWindow):
         self._library = library
         self._viewer: DocumentViewer | None = None
 
+        self.presets = PresetLibrary(paths.presets_file)
         self.controller = ChatController(
-            store, engine, lambda: self._settings, self, library=library
+            store, engine, lambda: self._settings, self, library=library, presets=self.presets
         )
+        if library is not None:
+            library.configure(settings.documents)
+        self._reload_after_answer = False
+        self._settings_dialog: SettingsDialog | None = None
+        self._chat_dialog: SettingsDialog | None = None
+        self._model_manager: ModelManager | None = None
         self.loader = ModelLoader(engine, self)
         self._build()
         self._connect()
@@ -208,8 +219,16 @@ class MainWindow(QMainWindow):
         self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title_label.setMinimumWidth(120)
         self.model_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.tuning_button = QToolButton()
+        self.tuning_button.setObjectName("tuningButton")
+        self.tuning_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.tuning_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.tuning_menu = QMenu(self.tuning_button)
+        self.tuning_menu.aboutToShow.connect(self._on_tuning_menu_shown)
+        self.tuning_button.setMenu(self.tuning_menu)
         header_layout.addWidget(self.title_label, 3)
         header_layout.addWidget(self.model_label, 2)
+        header_layout.addWidget(self.tuning_button)
         header_layout.addWidget(self.open_model_button)
         self.library_button = QPushButton("Documents")
         self.library_button.setObjectName("libraryButton")
@@ -308,6 +327,10 @@ class MainWindow(QMainWindow):
         self.export_md_action = self._action(file_menu, "Export chat as &Markdown…")
         self.export_json_action = self._action(file_menu, "Export chat as &JSON…")
         file_menu.addSeparator()
+        self.settings_action = self._action(file_menu, "&Settings…", QKeySequence("Ctrl+,"))
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.models_action = self._action(file_menu, "&Models…", QKeySequence("Ctrl+Shift+M"))
+        file_menu.addSeparator()
         self.quit_action = self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit)
 
         chat_menu = self.menuBar().addMenu("&Chat")
@@ -317,6 +340,10 @@ class MainWindow(QMainWindow):
         )
         self.rename_action = self._action(chat_menu, "Re&name chat", QKeySequence("F2"))
         self.delete_action = self._action(chat_menu, "&Delete chat")
+        chat_menu.addSeparator()
+        self.chat_settings_action = self._action(
+            chat_menu, "Settings for &this chat…", QKeySequence("Ctrl+Shift+,")
+        )
 
         view_menu = self.menuBar().addMenu("&View")
         self.show_library_action = self._action(
@@ -368,6 +395,7 @@ class MainWindow(QMainWindow):
         controller.error_raised.connect(self._on_error_raised)
         controller.question_returned.connect(self._on_question_returned)
         controller.scope_changed.connect(self._show_scope)
+        controller.tuning_changed.connect(self._show_tuning)
         controller.notice.connect(self._on_notice)
 
         self.loader.loaded.connect(self._on_model_loaded)
@@ -414,6 +442,9 @@ class MainWindow(QMainWindow):
         self.rename_action.triggered.connect(self._on_rename_current)
         self.delete_action.triggered.connect(self._on_delete_current)
         self.log_action.triggered.connect(self._on_open_log_folder)
+        self.settings_action.triggered.connect(self.open_settings)
+        self.models_action.triggered.connect(self.open_models)
+        self.chat_settings_action.triggered.connect(self.open_chat_settings)
         self.about_action.triggered.connect(self._on_about)
 
     # -- model ----------------------------------------------------------------------------------
@@ -466,6 +497,8 @@ class MainWindow(QMainWindow):
             self._settings = self._settings.with_values({"model_path": remembered})
             self._save_settings()
         self._set_busy(self.controller.busy)
+        if self._model_manager is not None:
+            self._model_manager.update_in_use()
         self.statusBar().showMessage(f"{info.name} is ready.", 5000)
 
     @Slot()
@@ -503,6 +536,261 @@ class MainWindow(QMainWindow):
         )
         if filename:
             self.load_model(Path(filename))
+
+    # -- settings -------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def open_settings(self) -> SettingsDialog:
+        """The global settings (every chat's defaults); applied without closing on Apply."""
+        if self._settings_dialog is not None:
+            self._settings_dialog.raise_()
+            self._settings_dialog.activateWindow()
+            return self._settings_dialog
+        dialog = SettingsDialog(self._settings, self.presets, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.applied.connect(self._on_settings_applied)
+        dialog.finished.connect(self._on_settings_dialog_finished)
+        self._settings_dialog = dialog
+        dialog.show()
+        return dialog
+
+    @Slot()
+    def _on_settings_dialog_finished(self) -> None:
+        self._settings_dialog = None
+
+    def open_chat_settings(self) -> SettingsDialog:
+        """This chat's own generation settings, on top of the global ones."""
+        tuning = self.controller.tuning
+        dialog = SettingsDialog(
+            self.controller.chat_settings(),
+            self.presets,
+            self,
+            defaults=self._settings,
+            chat_title=self.title_label.full_text() or "New chat",
+            chat_preset=tuning.preset,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.applied.connect(self._on_chat_settings_applied)
+        dialog.show()
+        self._chat_dialog = dialog
+        return dialog
+
+    @Slot(object, object)
+    def _on_chat_settings_applied(self, chosen: Settings, _changed: list[str]) -> None:
+        dialog = self._chat_dialog
+        preset = dialog.chosen_preset() if dialog is not None else ""
+        tuning = ChatTuning(preset).with_overrides(chosen, self._settings, self.presets)
+        self.controller.set_tuning(tuning)
+        self.statusBar().showMessage("This chat's settings apply from the next answer.", 5000)
+
+    @Slot(object, object)
+    def _on_settings_applied(self, edited: Settings, keys: list[str]) -> None:
+        previous = self._settings
+        try:
+            chosen = previous.with_values({key: edited.value(key) for key in keys})
+        except SettingError as error:
+            show_error(self, str(error))
+            return
+        changed = chosen.changed_keys(previous)
+        if not changed:
+            return
+        if "embedding_model" in changed and not self._confirm_embedder_change(chosen):
+            chosen = chosen.with_values({"embedding_model": previous.documents.embedding_model})
+            changed.remove("embedding_model")
+            if self._settings_dialog is not None:
+                self._settings_dialog.set_value(
+                    "embedding_model", previous.value("embedding_model")
+                )
+        self._settings = chosen
+        self._save_settings()
+        if self._library is not None:
+            self._library.configure(chosen.documents)
+            if "embedding_model" in changed:
+                path = chosen.documents.embedding_model
+                self._library.switch_embedder(Path(path).expanduser() if path else None)
+            elif {"chunk_size", "chunk_overlap"} & set(changed):
+                self._offer_reindex()
+        if {"theme", "font_size"} & set(changed):
+            self._apply_appearance()
+        if any(SPECS[key].reloads_model for key in changed if key != "model_path") or (
+            "model_path" in changed
+        ):
+            if self.controller.busy:
+                self._reload_after_answer = True
+                self.statusBar().showMessage(
+                    "The model reloads with the new settings when this answer ends.", 8000
+                )
+            else:
+                self._reload_model()
+        self._show_tuning(self.controller.tuning)
+        self.statusBar().showMessage("Settings saved; they apply from the next answer.", 5000)
+
+    def _confirm_embedder_change(self, chosen: Settings) -> bool:
+        count = len(self._library.documents()) if self._library is not None else 0
+        if count == 0:
+            return True
+        path = chosen.documents.embedding_model
+        name = Path(path).name if path else "the built-in embedding model"
+        answer = QMessageBox.question(
+            self,
+            "Change the embedding model?",
+            f"Search by meaning needs every document embedded by the same model. Switching to "
+            f"{name} indexes your {count} document{'s' if count != 1 else ''} again; keyword "
+            "search keeps working meanwhile.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Yes,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _offer_reindex(self) -> None:
+        assert self._library is not None
+        count = len(self._library.documents())
+        if count == 0:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Index your documents again?",
+            f"The new passage size applies to documents indexed from now on. Index your {count} "
+            f"document{'s' if count != 1 else ''} again now, so every search uses it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._library.reindex_all()
+
+    def _apply_appearance(self) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_appearance(app, self._settings.appearance)
+        if not self.controller.busy:
+            # Drawn again so the messages already shown take the new colours too.
+            self.controller.open_conversation(self.controller.current_conversation)
+
+    def _reload_model(self) -> None:
+        configured = self._settings.model.model_path
+        if configured:
+            path: Path | None = Path(configured).expanduser()
+        elif self._engine.info is not None and not is_starter_model(self._engine.info.path):
+            path = self._engine.info.path
+        else:
+            path = starter_model_path()
+        if path is not None:
+            self.load_model(path)
+
+    @Slot(object)
+    def _show_tuning(self, tuning: ChatTuning) -> None:
+        text = tuning.describe(self.presets)
+        self.tuning_button.setText(f"{text} ▾")
+        self.tuning_button.setProperty("changed", not tuning.is_default)
+        self.tuning_button.style().unpolish(self.tuning_button)
+        self.tuning_button.style().polish(self.tuning_button)
+        settings = self.controller.chat_settings().generation
+        self.tuning_button.setToolTip(
+            f"Settings for this chat: {text}\n"
+            f"temperature {settings.temperature:g}, top-p {settings.top_p:g}, top-k "
+            f"{settings.top_k}, min-p {settings.min_p:g}, repeat penalty "
+            f"{settings.repeat_penalty:g}\nChoose a preset, or adjust this chat alone."
+        )
+
+    @Slot()
+    def _on_tuning_menu_shown(self) -> None:
+        menu = self.tuning_menu
+        menu.clear()
+        current = self.controller.tuning
+        group = QActionGroup(menu)
+        default = menu.addAction("Global settings")
+        default.setCheckable(True)
+        default.setChecked(not current.preset)
+        default.setData("")
+        group.addAction(default)
+        for preset in self.presets.all():
+            action = menu.addAction(preset.name)
+            action.setCheckable(True)
+            action.setChecked(current.preset == preset.name)
+            action.setData(preset.name)
+            if preset.description:
+                action.setToolTip(preset.description)
+            group.addAction(action)
+        group.triggered.connect(self._on_tuning_preset_chosen)
+        menu.addSeparator()
+        menu.addAction(self.chat_settings_action)
+        if current.overrides:
+            clear = menu.addAction("Forget this chat's own values")
+            clear.triggered.connect(self._on_tuning_overrides_cleared)
+
+    @Slot(QAction)
+    def _on_tuning_preset_chosen(self, action: QAction) -> None:
+        name = action.data()
+        # Choosing a preset is a fresh start: the chat's own values on top are dropped.
+        self.controller.set_tuning(ChatTuning(name if isinstance(name, str) else ""))
+
+    @Slot()
+    def _on_tuning_overrides_cleared(self) -> None:
+        self.controller.set_tuning(ChatTuning(self.controller.tuning.preset))
+
+    def open_models(self) -> ModelManager:
+        if self._model_manager is not None:
+            self._model_manager.show()
+            self._model_manager.raise_()
+            self._model_manager.activateWindow()
+            return self._model_manager
+        manager = ModelManager(
+            self._paths.models,
+            self._known_model_files,
+            lambda: self._settings.model.context_length,
+            self._chat_model_path,
+            self._embedding_model_path,
+            self,
+        )
+        manager.chat_model_chosen.connect(self._on_chat_model_chosen)
+        manager.embedding_model_chosen.connect(self._on_embedding_model_chosen)
+        self._model_manager = manager
+        manager.show()
+        return manager
+
+    def _known_model_files(self) -> list[Path]:
+        from desktop.core.embedder import STARTER_EMBEDDER_FILE
+
+        files = [starter_model_path(), self._paths.cache / "models" / STARTER_EMBEDDER_FILE]
+        for configured in (
+            self._settings.model.model_path,
+            self._settings.documents.embedding_model,
+        ):
+            if configured:
+                files.append(Path(configured).expanduser())
+        if self._engine.info is not None:
+            files.append(self._engine.info.path)
+        return [path for path in files if path is not None and path.is_file()]
+
+    def _chat_model_path(self) -> Path | None:
+        info = self._engine.info
+        return info.path if info is not None else None
+
+    def _embedding_model_path(self) -> Path | None:
+        from desktop.core.embedder import STARTER_EMBEDDER_FILE
+
+        configured = self._settings.documents.embedding_model
+        if configured:
+            return Path(configured).expanduser()
+        return self._paths.cache / "models" / STARTER_EMBEDDER_FILE
+
+    @Slot(object)
+    def _on_chat_model_chosen(self, path: Path) -> None:
+        self.load_model(path)
+
+    @Slot(object)
+    def _on_embedding_model_chosen(self, path: Path) -> None:
+        from desktop.core.embedder import STARTER_EMBEDDER_FILE
+
+        chosen = "" if path.name == STARTER_EMBEDDER_FILE else str(path)
+        if chosen != self._settings.documents.embedding_model:
+            edited = self._settings.with_values({"embedding_model": chosen})
+            self._on_settings_applied(edited, ["embedding_model"])
+            if self._model_manager is not None:
+                self._model_manager.update_in_use()
 
     def _save_settings(self) -> None:
         try:
@@ -561,6 +849,9 @@ class MainWindow(QMainWindow):
         self.regenerate_action.setEnabled(not busy and not loading)
         self.open_model_button.setEnabled(not busy and not loading)
         self.open_model_action.setEnabled(not busy and not loading)
+        if not busy and self._reload_after_answer:
+            self._reload_after_answer = False
+            QTimer.singleShot(0, self._reload_model)
 
     @Slot(int)
     def _on_edit_requested(self, message_id: int) -> None:
@@ -941,6 +1232,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         QSettings().setValue("window/geometry", self.saveGeometry())
+        if self._model_manager is not None:
+            # A running download is paused (its partial kept, to resume next time).
+            self._model_manager.shutdown()
         self.controller.shutdown()
         event.accept()
 

@@ -1,0 +1,733 @@
+"""The settings dialog, generated from the one schema (desktop.core.config.SCHEMA).
+
+Every field gets an editor that suits its type (slider and spin box for a number in a range, a
+list for choices, a file chooser for a model file), its title, and its help text beside it. The
+same dialog edits the global settings or, limited to Generation, one chat's own settings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.config import (
+    GENERATION,
+    GROUP_TITLES,
+    GROUPS,
+    SCHEMA,
+    SPECS,
+    FieldSpec,
+    SettingError,
+    Settings,
+)
+from desktop.core.embedder import check_embedding_model_file
+from desktop.core.engine import ModelLoadError, check_chat_model_file
+from desktop.core.presets import Preset, PresetError, PresetLibrary, matching_preset
+from desktop.ui.errors import show_error
+
+# Integer ranges wider than this get a spin box alone: a slider over 16,000 values (answer
+# length) or two billion (seed) cannot be set to a chosen value.
+SLIDER_MAX_STEPS = 5000
+CUSTOM_PRESET = "Custom"
+
+DIALOG_STYLE = """
+#settingsGroups { border: none; font-size: 10.5pt; padding-top: 8px; }
+#settingsGroups::item { padding: 8px 14px; border-radius: 6px; color: palette(text); }
+#settingsGroups::item:selected { background: palette(highlight); color: palette(highlighted-text); }
+#fieldTitle { font-weight: 600; }
+#fieldHelp { color: palette(placeholder-text); }
+#fieldError { color: #b91c1c; }
+#groupNote { padding: 8px 10px; border-radius: 6px; background: palette(alternate-base); }
+#reloadNotice { color: #92400e; }
+"""
+
+
+def _decimals(spec: FieldSpec) -> int:
+    span = (spec.maximum or 0) - (spec.minimum or 0)
+    return 2 if span <= 5 else 1
+
+
+class FieldEditor(QWidget):
+    """One setting: an editor whose raw value the schema validates."""
+
+    changed = Signal()
+
+    def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._slider: QSlider | None = None
+        self._spin: QSpinBox | QDoubleSpinBox | None = None
+        self._random: QCheckBox | None = None
+        self._combo: QComboBox | None = None
+        self._line: QLineEdit | None = None
+        self._text: QPlainTextEdit | None = None
+        default = spec.default
+        if isinstance(default, tuple):
+            self._text = QPlainTextEdit()
+            self._text.setPlaceholderText("One per line")
+            self._text.setFixedHeight(64)
+            self._text.textChanged.connect(self._on_edited)
+            layout.addWidget(self._text)
+        elif isinstance(default, str) and spec.choices:
+            self._combo = QComboBox()
+            titles = spec.choice_titles or spec.choices
+            for value, title in zip(spec.choices, titles, strict=True):
+                self._combo.addItem(title, value)
+            self._combo.currentIndexChanged.connect(self._on_edited)
+            layout.addWidget(self._combo)
+            layout.addStretch(1)
+        elif isinstance(default, str) and spec.file_filter:
+            self._line = QLineEdit()
+            self._line.setPlaceholderText("Built-in starter model")
+            self._line.setClearButtonEnabled(True)
+            self._line.textChanged.connect(self._on_edited)
+            browse = QPushButton("Choose…")
+            browse.clicked.connect(self._on_browse)
+            layout.addWidget(self._line, 1)
+            layout.addWidget(browse)
+        elif isinstance(default, str):
+            self._text = QPlainTextEdit()
+            self._text.setFixedHeight(72)
+            self._text.textChanged.connect(self._on_edited)
+            layout.addWidget(self._text)
+        else:
+            self._build_number(layout)
+
+    def _build_number(self, layout: QHBoxLayout) -> None:
+        spec = self.spec
+        low = spec.minimum if spec.minimum is not None else -1e9
+        high = spec.maximum if spec.maximum is not None else 1e9
+        spin: QSpinBox | QDoubleSpinBox
+        if isinstance(spec.default, int):
+            spin = QSpinBox()
+            spin.setRange(int(low), int(high))
+            scale = 1
+        else:
+            spin = QDoubleSpinBox()
+            decimals = _decimals(spec)
+            spin.setDecimals(decimals)
+            spin.setSingleStep(10**-decimals)
+            spin.setRange(low, high)
+            scale = 10**decimals
+        if spec.unit:
+            spin.setSuffix(f" {spec.unit}")
+        # One width for every spin box, so the sliders beside them line up.
+        spin.setFixedWidth(150)
+        spin.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self._spin = spin
+        steps = (high - low) * scale
+        if spec.key == "seed":
+            self._random = QCheckBox("Random each time")
+            self._random.toggled.connect(self._on_random_toggled)
+            spin.setRange(0, int(high))
+            layout.addWidget(self._random)
+            layout.addWidget(spin)
+            layout.addStretch(1)
+        elif steps <= SLIDER_MAX_STEPS:
+            slider = QSlider(Qt.Orientation.Horizontal)
+            slider.setRange(round(low * scale), round(high * scale))
+            slider.setPageStep(max(1, round(steps / 10)))
+            slider.valueChanged.connect(self._on_slider_moved)
+            self._slider = slider
+            self._scale = scale
+            layout.addWidget(slider, 1)
+            layout.addWidget(spin)
+        else:
+            layout.addWidget(spin)
+            layout.addStretch(1)
+        spin.valueChanged.connect(self._on_spin_changed)
+
+    # -- values ---------------------------------------------------------------------------------
+
+    def value(self) -> Any:
+        """The raw value; the schema decides whether it is valid."""
+        if self._random is not None and self._random.isChecked():
+            return -1
+        if self._spin is not None:
+            return self._spin.value()
+        if self._combo is not None:
+            return self._combo.currentData()
+        if self._line is not None:
+            return self._line.text().strip()
+        assert self._text is not None
+        text = self._text.toPlainText()
+        if isinstance(self.spec.default, tuple):
+            return [line for line in text.split("\n") if line.strip()]
+        return text
+
+    def set_value(self, value: Any) -> None:
+        if self._spin is not None:
+            if self._random is not None:
+                random = value == -1
+                self._random.setChecked(random)
+                self._spin.setEnabled(not random)
+                if random:
+                    return
+            self._spin.setValue(value)
+            self._sync_slider()
+        elif self._combo is not None:
+            index = self._combo.findData(value)
+            self._combo.setCurrentIndex(max(index, 0))
+        elif self._line is not None:
+            self._line.setText(str(value))
+        elif self._text is not None:
+            text = "\n".join(value) if isinstance(value, tuple | list) else str(value)
+            if text != self._text.toPlainText():
+                self._text.setPlainText(text)
+
+    def editor_widgets(self) -> list[QWidget]:
+        """The widgets a person edits this setting with (slider first, where there is one)."""
+        found = (self._slider, self._random, self._spin, self._combo, self._line, self._text)
+        return [widget for widget in found if widget is not None]
+
+    def focus_editor(self) -> None:
+        widget = self._spin or self._combo or self._line or self._text
+        if widget is not None:
+            widget.setFocus()
+
+    # -- slots ----------------------------------------------------------------------------------
+
+    def _sync_slider(self) -> None:
+        if self._slider is not None and self._spin is not None:
+            self._slider.blockSignals(True)
+            self._slider.setValue(round(self._spin.value() * self._scale))
+            self._slider.blockSignals(False)
+
+    @Slot(int)
+    def _on_slider_moved(self, position: int) -> None:
+        spin = self._spin
+        if isinstance(spin, QSpinBox):
+            spin.setValue(position)
+        elif spin is not None:
+            spin.setValue(position / self._scale)
+
+    @Slot()
+    def _on_spin_changed(self) -> None:
+        self._sync_slider()
+        self.changed.emit()
+
+    @Slot(bool)
+    def _on_random_toggled(self, random: bool) -> None:
+        assert self._spin is not None
+        self._spin.setEnabled(not random)
+        self.changed.emit()
+
+    @Slot()
+    def _on_edited(self) -> None:
+        self.changed.emit()
+
+    @Slot()
+    def _on_browse(self) -> None:
+        assert self._line is not None
+        current = self._line.text().strip()
+        start = str(Path(current).parent) if current else ""
+        path, _ = QFileDialog.getOpenFileName(self, self.spec.title, start, self.spec.file_filter)
+        if path:
+            self._line.setText(path)
+
+
+class SettingsDialog(QDialog):
+    """Edit ``settings``; ``applied`` carries the new settings on Apply and OK.
+
+    With ``chat_title`` the dialog edits one chat: Generation only, a preset choice that belongs
+    to that chat, and "Use global settings" in place of Restore defaults.
+    """
+
+    # The settings in the dialog, and the keys the user changed since the last Apply (only
+    # those are applied, so a change made elsewhere meanwhile, a model opened, is kept).
+    applied = Signal(object, object)  # Settings, list[str]
+
+    def __init__(
+        self,
+        settings: Settings,
+        presets: PresetLibrary,
+        parent: QWidget | None = None,
+        *,
+        defaults: Settings | None = None,
+        chat_title: str | None = None,
+        chat_preset: str = "",
+        groups: Sequence[str] = GROUPS,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setStyleSheet(DIALOG_STYLE)
+        self._settings = settings
+        self._presets = presets
+        self._chat_mode = chat_title is not None
+        self._defaults = defaults if defaults is not None else Settings()
+        self._groups = [GENERATION] if self._chat_mode else list(groups)
+        self._editors: dict[str, FieldEditor] = {}
+        self._errors: dict[str, QLabel] = {}
+        self._pages: dict[str, int] = {}
+        self._filling = False
+        self.setWindowTitle(f"Settings for “{chat_title}”" if chat_title else "Settings")
+        self.resize(980, 680)
+        self._build()
+        self._fill(settings)
+        self._select_preset_for(settings, chat_preset)
+
+    # -- building -------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.group_list = QListWidget()
+        self.group_list.setObjectName("settingsGroups")
+        self.group_list.setFixedWidth(170)
+        self.pages = QStackedWidget()
+        for group in self._groups:
+            self._pages[group] = self.pages.addWidget(self._build_page(group))
+            self.group_list.addItem(GROUP_TITLES[group])
+        self.group_list.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.group_list.setCurrentRow(0)
+        if len(self._groups) == 1:
+            self.group_list.hide()
+
+        self.reload_notice = QLabel("")
+        self.reload_notice.setObjectName("reloadNotice")
+        self.reload_notice.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.Apply
+            | QDialogButtonBox.StandardButton.RestoreDefaults
+        )
+        restore = self.buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        restore.setText("Use global settings" if self._chat_mode else "Restore defaults")
+        restore.setToolTip(
+            "Forget this chat's own settings"
+            if self._chat_mode
+            else "Put every setting back to Folio's default (nothing is saved until Apply or OK)"
+        )
+        self.buttons.clicked.connect(self._on_button_clicked)
+        self.buttons.rejected.connect(self.reject)
+
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.group_list)
+        body.addWidget(self.pages, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(body, 1)
+        layout.addWidget(self.reload_notice)
+        layout.addWidget(self.buttons)
+        QShortcut(QKeySequence.StandardKey.Save, self, self._on_ok)
+
+    def _build_page(self, group: str) -> QWidget:
+        content = QWidget()
+        grid = QGridLayout(content)
+        grid.setContentsMargins(18, 12, 18, 18)
+        grid.setHorizontalSpacing(24)
+        grid.setVerticalSpacing(4)
+        grid.setColumnStretch(0, 5)
+        grid.setColumnStretch(1, 6)
+        row = 0
+        heading = QLabel(GROUP_TITLES[group])
+        heading.setStyleSheet("font-size: 13pt; font-weight: 600;")
+        grid.addWidget(heading, row, 0, 1, 2)
+        row += 1
+        note = _GROUP_NOTES.get(group, "")
+        if group == GENERATION:
+            grid.addWidget(self._build_preset_row(), row, 0, 1, 2)
+            row += 1
+        elif note:
+            label = QLabel(note)
+            label.setObjectName("groupNote")
+            label.setWordWrap(True)
+            grid.addWidget(label, row, 0, 1, 2)
+            row += 1
+        for spec in SCHEMA:
+            if spec.group != group:
+                continue
+            title = QLabel(spec.title)
+            title.setObjectName("fieldTitle")
+            editor = FieldEditor(spec)
+            editor.setObjectName(f"field_{spec.key}")
+            editor.changed.connect(self._on_field_changed)
+            error = QLabel("")
+            error.setObjectName("fieldError")
+            error.setWordWrap(True)
+            error.hide()
+            help_label = QLabel(spec.help)
+            help_label.setObjectName("fieldHelp")
+            help_label.setWordWrap(True)
+            help_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            left = QVBoxLayout()
+            left.setSpacing(4)
+            left.addWidget(title)
+            left.addWidget(editor)
+            left.addWidget(error)
+            grid.addLayout(left, row, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(help_label, row, 1)
+            row += 1
+            separator = QFrame()
+            separator.setFrameShape(QFrame.Shape.HLine)
+            separator.setStyleSheet("color: palette(midlight);")
+            grid.addWidget(separator, row, 0, 1, 2)
+            row += 1
+            self._editors[spec.key] = editor
+            self._errors[spec.key] = error
+        grid.setRowStretch(row, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        return scroll
+
+    def _build_preset_row(self) -> QWidget:
+        box = QWidget()
+        box.setObjectName("groupNote")
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(10, 8, 10, 8)
+        label = QLabel("Preset for this chat:" if self._chat_mode else "Start from a preset:")
+        self.preset_combo = QComboBox()
+        self.preset_combo.setMinimumWidth(170)
+        self.preset_description = QLabel("")
+        self.preset_description.setObjectName("fieldHelp")
+        self.preset_description.setWordWrap(True)
+        self.save_preset_button = QPushButton("Save as preset…")
+        self.delete_preset_button = QPushButton("Delete preset")
+        layout.addWidget(label)
+        layout.addWidget(self.preset_combo)
+        layout.addWidget(self.preset_description, 1)
+        layout.addWidget(self.save_preset_button)
+        layout.addWidget(self.delete_preset_button)
+        self._reload_presets()
+        self.preset_combo.activated.connect(self._on_preset_chosen)
+        self.save_preset_button.clicked.connect(self._on_save_preset)
+        self.delete_preset_button.clicked.connect(self._on_delete_preset)
+        return box
+
+    def _reload_presets(self, select: str = "") -> None:
+        combo = self.preset_combo
+        combo.blockSignals(True)
+        combo.clear()
+        if self._chat_mode:
+            combo.addItem("Global settings", "")
+        for preset in self._presets.all():
+            combo.addItem(preset.name, preset.name)
+        combo.addItem(CUSTOM_PRESET, None)
+        combo.blockSignals(False)
+        if select:
+            combo.setCurrentIndex(max(combo.findData(select), 0))
+
+    # -- values ---------------------------------------------------------------------------------
+
+    def _fill(self, settings: Settings) -> None:
+        self._filling = True
+        try:
+            for key, editor in self._editors.items():
+                editor.set_value(settings.value(key))
+        finally:
+            self._filling = False
+        self._clear_errors()
+        self._update_notices()
+
+    def collected(self) -> Settings | None:
+        """The settings in the editors, or None after showing, in place, what is wrong."""
+        self._clear_errors()
+        values = {key: editor.value() for key, editor in self._editors.items()}
+        settings = self._settings
+        first_error: SettingError | None = None
+        for key, raw in values.items():
+            try:
+                settings = settings.with_values({key: raw})
+            except SettingError as error:
+                # A rule between two fields (overlap < size) may pass once both are read.
+                if SPECS[error.key].group == SPECS[key].group and error.key != key:
+                    continue
+                self._show_error(error)
+                first_error = first_error or error
+        if first_error is None:
+            try:
+                settings = self._settings.with_values(values)
+            except SettingError as error:
+                self._show_error(error)
+                first_error = error
+        for key, raw in values.items():
+            problem = _file_problem(key, raw) if raw != self._settings.value(key) else None
+            if problem is not None:
+                refused = SettingError(key, problem)
+                self._show_error(refused)
+                first_error = first_error or refused
+        if first_error is not None:
+            self._reveal(first_error.key)
+            return None
+        return settings
+
+    def editor(self, key: str) -> FieldEditor:
+        return self._editors[key]
+
+    def keys(self) -> list[str]:
+        return list(self._editors)
+
+    def error_text(self, key: str) -> str:
+        label = self._errors[key]
+        return label.text() if not label.isHidden() else ""
+
+    def chosen_preset(self) -> str:
+        """The chat's preset as chosen in the dialog ("" for the global settings)."""
+        if not self._chat_mode:
+            return ""
+        data = self.preset_combo.currentData()
+        return data if isinstance(data, str) else self._chat_preset_base
+
+    def _show_error(self, error: SettingError) -> None:
+        label = self._errors.get(error.key)
+        if label is not None:
+            label.setText(str(error))
+            label.show()
+
+    def _clear_errors(self) -> None:
+        for label in self._errors.values():
+            label.hide()
+
+    def _reveal(self, key: str) -> None:
+        group = SPECS[key].group
+        if group in self._pages:
+            self.group_list.setCurrentRow(self._groups.index(group))
+        self._editors[key].focus_editor()
+
+    def _select_preset_for(self, settings: Settings, chat_preset: str = "") -> None:
+        self._chat_preset_base = chat_preset
+        if not hasattr(self, "preset_combo"):
+            return
+        if self._chat_mode and chat_preset and self._presets.get(chat_preset) is not None:
+            # The chat's preset stays chosen even when the chat changed a value on top.
+            self.preset_combo.setCurrentIndex(self.preset_combo.findData(chat_preset))
+        else:
+            self._show_matching_preset(settings)
+        self._describe_preset()
+
+    def _show_matching_preset(self, settings: Settings) -> None:
+        candidates = self._presets.all()
+        match: Preset | None
+        if self._chat_mode and settings.changed_keys(self._defaults) == []:
+            self.preset_combo.setCurrentIndex(0)
+            return
+        match = matching_preset(settings, candidates)
+        name = match.name if match is not None else None
+        self.preset_combo.setCurrentIndex(self.preset_combo.findData(name))
+
+    def _describe_preset(self) -> None:
+        data = self.preset_combo.currentData()
+        preset = self._presets.get(data) if isinstance(data, str) and data else None
+        if preset is not None:
+            text = preset.description or "Your saved preset."
+        elif data == "":
+            text = "The values set in Settings for every chat."
+        else:
+            text = "Values of your own."
+        self.preset_description.setText(text)
+        self.delete_preset_button.setEnabled(preset is not None and not preset.builtin)
+
+    def _update_notices(self) -> None:
+        current = {key: editor.value() for key, editor in self._editors.items()}
+        reloads = [
+            SPECS[key].title.lower()
+            for key, raw in current.items()
+            if SPECS[key].reloads_model and _differs(raw, self._settings.value(key))
+        ]
+        reindexes = [
+            SPECS[key].title.lower()
+            for key, raw in current.items()
+            if SPECS[key].reindexes and _differs(raw, self._settings.value(key))
+        ]
+        notes = []
+        if reloads:
+            notes.append(f"Applying reloads the model (changed: {', '.join(reloads)}).")
+        if reindexes:
+            notes.append(
+                f"Changed: {', '.join(reindexes)}. Folio will offer to index your documents again."
+            )
+        self.reload_notice.setText(" ".join(notes))
+        self.reload_notice.setVisible(bool(notes))
+
+    # -- slots ----------------------------------------------------------------------------------
+
+    @Slot()
+    def _on_field_changed(self) -> None:
+        if self._filling:
+            return
+        self._update_notices()
+        if hasattr(self, "preset_combo"):
+            data = self.preset_combo.currentData()
+            if not self._chat_mode or data is None:
+                collected = self._quiet_collect()
+                if collected is not None:
+                    self._show_matching_preset(collected)
+                    self._describe_preset()
+
+    def _quiet_collect(self) -> Settings | None:
+        try:
+            return self._settings.with_values(
+                {key: editor.value() for key, editor in self._editors.items()}
+            )
+        except SettingError:
+            return None
+
+    @Slot(int)
+    def _on_preset_chosen(self, _index: int) -> None:
+        data = self.preset_combo.currentData()
+        if data is None:
+            self._describe_preset()
+            return
+        base = self._defaults if self._chat_mode else self._quiet_collect() or self._settings
+        preset = self._presets.get(data) if data else None
+        chosen = base.with_values(preset.values) if preset is not None else self._defaults
+        self._filling = True
+        try:
+            for key in preset.values if preset is not None else self._editors:
+                if key in self._editors:
+                    self._editors[key].set_value(chosen.value(key))
+        finally:
+            self._filling = False
+        self._describe_preset()
+        self._update_notices()
+
+    @Slot()
+    def _on_save_preset(self) -> None:
+        name, accepted = QInputDialog.getText(
+            self, "Save as preset", "Name for these generation settings:"
+        )
+        if not accepted:
+            return
+        collected = self.collected()
+        if collected is None:
+            return
+        values = {
+            key: collected.value(key)
+            for key in self._editors
+            if SPECS[key].group == GENERATION and key != "system_prompt"
+        }
+        try:
+            preset = self._presets.save(name, values)
+        except PresetError as error:
+            show_error(self, str(error))
+            return
+        self._reload_presets(select=preset.name)
+        self._describe_preset()
+
+    @Slot()
+    def _on_delete_preset(self) -> None:
+        data = self.preset_combo.currentData()
+        if not isinstance(data, str) or not data:
+            return
+        try:
+            self._presets.delete(data)
+        except PresetError as error:
+            show_error(self, str(error))
+            return
+        self._reload_presets()
+        collected = self._quiet_collect()
+        if collected is not None:
+            self._show_matching_preset(collected)
+        self._describe_preset()
+
+    @Slot(QAbstractButton)
+    def _on_button_clicked(self, button: QAbstractButton) -> None:
+        role = self.buttons.standardButton(button)
+        if role == QDialogButtonBox.StandardButton.Ok:
+            self._on_ok()
+        elif role == QDialogButtonBox.StandardButton.Apply:
+            self.apply()
+        elif role == QDialogButtonBox.StandardButton.RestoreDefaults:
+            self.restore_defaults()
+
+    def restore_defaults(self) -> None:
+        target = self._defaults
+        self._filling = True
+        try:
+            for key, editor in self._editors.items():
+                editor.set_value(target.value(key))
+        finally:
+            self._filling = False
+        self._clear_errors()
+        self._update_notices()
+        if hasattr(self, "preset_combo"):
+            self._show_matching_preset(target)
+            self._describe_preset()
+
+    def apply(self) -> bool:
+        collected = self.collected()
+        if collected is None:
+            return False
+        changed = collected.changed_keys(self._settings)
+        self._settings = collected
+        self._update_notices()
+        self.applied.emit(collected, changed)
+        return True
+
+    def set_value(self, key: str, value: Any) -> None:
+        """Show ``value`` for ``key`` as the applied value (a change that was turned down)."""
+        self._settings = self._settings.with_values({key: value})
+        self._editors[key].set_value(value)
+        self._update_notices()
+
+    @Slot()
+    def _on_ok(self) -> None:
+        if self.apply():
+            self.accept()
+
+
+_GROUP_NOTES = {
+    "model": "Changing any of these loads the model again, which takes a few seconds; Folio "
+    "says so before it happens.",
+    "documents": "Passage size and overlap apply to documents indexed from now on; Folio "
+    "offers to index the others again. Sources, balance and threshold apply to the next "
+    "question.",
+    "appearance": "Applies at once to the whole window.",
+}
+
+
+def _file_problem(key: str, raw: Any) -> str | None:
+    """Why a chosen model file cannot serve, read from its header (no weights loaded)."""
+    if not SPECS[key].file_filter or not isinstance(raw, str) or not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        return f"There is no file at {path}."
+    try:
+        if key == "embedding_model":
+            check_embedding_model_file(path)
+        else:
+            check_chat_model_file(path)
+    except ModelLoadError as error:
+        return str(error)
+    return None
+
+
+def _differs(raw: Any, value: Any) -> bool:
+    if isinstance(value, tuple):
+        return tuple(raw) != value
+    if isinstance(value, float) and isinstance(raw, int | float):
+        return not math.isclose(raw, value, abs_tol=1e-9)
+    return bool(raw != value)

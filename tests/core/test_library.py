@@ -706,3 +706,83 @@ def test_a_folder_of_thousands_of_files_is_taken_in_whole(library: Library, docs
     again = library.add([docs])
     assert not any(result.outcome == "added" for result in again)
     assert len(library.documents()) == 1000
+
+
+# Following the Documents settings
+
+
+def test_another_embedding_model_rebuilds_the_vectors_and_indexes_again(
+    tmp_path: Path, embedder: Embedder, starter_embedder_file: Path, docs: Path
+) -> None:
+    library = Library(tmp_path / "library", embedder)
+    try:
+        add_and_index(library, make_pdf(docs / "lease.pdf", LEASE_PAGES))
+        assert not library.embedder_changed
+    finally:
+        library.close()
+
+    # The same weights under another name stand for any other model: the library cannot tell
+    # them apart from their vectors, so it goes by the file.
+    other_file = tmp_path / "other-embedder.gguf"
+    shutil.copyfile(starter_embedder_file, other_file)
+    other = Embedder()
+    other.load(other_file).result()
+    try:
+        library = Library(tmp_path / "library", other)
+        try:
+            assert library.embedder_changed
+            assert library.vectors.count() == 0
+            (record,) = library.documents()
+            assert record.status == DocumentStatus.QUEUED
+            assert "new embedding model" in record.message
+            library.index_queued()
+            assert library.vectors.count() == count_chunks(library, record.id) > 0
+            hit = top_hit(library, "When is the rent due?")
+            assert hit.similarity is not None and hit.chunk.page_start == 1
+        finally:
+            library.close()
+        # Opening again with the same model changes nothing.
+        library = Library(tmp_path / "library", other)
+        try:
+            assert not library.embedder_changed
+            assert library.documents()[0].status == DocumentStatus.READY
+        finally:
+            library.close()
+    finally:
+        other.close()
+
+
+def test_passage_size_applies_to_what_is_indexed_next(library: Library, docs: Path) -> None:
+    long_page = "\n".join(
+        f"Clause {number}. The tenant keeps the shared stairwell number {number} clean and lit."
+        for number in range(1, 40)
+    )
+    records = add_and_index(library, make_pdf(docs / "rules.pdf", [long_page]))
+    default_chunks = count_chunks(library, records["rules.pdf"].id)
+    library.configure(chunk_chars=1500, overlap_chars=0, keyword_share=0.5)
+    assert library.reindex_all() == 1
+    library.index_queued()
+    larger_chunks = count_chunks(library, records["rules.pdf"].id)
+    assert 0 < larger_chunks < default_chunks
+    longest = max(len(hit.chunk.text) for hit in library.search("stairwell clean", k=10))
+    assert longest > 1000
+
+
+def test_the_balance_moves_search_between_keywords_and_meaning(
+    library: Library, docs: Path
+) -> None:
+    add_and_index(
+        library,
+        make_pdf(docs / "lease.pdf", LEASE_PAGES),
+        make_pdf(docs / "report.pdf", REPORT_PAGES),
+    )
+    library.configure(chunk_chars=600, overlap_chars=100, keyword_share=1.0)
+    assert library.hybrid.vector_weight == 0.0
+    # Keywords only: a question with none of the page's words finds nothing from it first.
+    keyword_only = library.search("what does my landlord fix", k=3)
+    library.configure(chunk_chars=600, overlap_chars=100, keyword_share=0.0)
+    assert library.hybrid.keyword_weight == 0.0
+    meaning_only = library.search("who fixes things in my flat", k=3)
+    assert meaning_only and meaning_only[0].document.name == "lease.pdf"
+    assert meaning_only[0].chunk.page_start == 2
+    assert [h.chunk.id for h in keyword_only] != [h.chunk.id for h in meaning_only]

@@ -251,3 +251,19 @@ def test_grounding_in_the_library_notes_what_is_not_indexed_yet(
         assert {s.hit.document.name for s in only_lease.sources} == {"lease.pdf"}
     finally:
         library.close()
+
+
+def test_the_documents_settings_set_how_many_sources_and_how_relevant() -> None:
+    passages = [hit(f"Clause {n} of the lease.", 0.5, page=n) for n in range(1, 10)]
+    two = ground_question(
+        "q", passages, system_prompt="", count_tokens=words, token_budget=5000, sources_wanted=2
+    )
+    assert [source.number for source in two.sources] == [1, 2]
+    nine = ground_question(
+        "q", passages, system_prompt="", count_tokens=words, token_budget=5000, sources_wanted=20
+    )
+    assert len(nine.sources) == 9
+    strict = ground_question(
+        "q", passages, system_prompt="", count_tokens=words, token_budget=5000, threshold=0.6
+    )
+    assert not strict.relevant and strict.sources == ()

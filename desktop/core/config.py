@@ -43,6 +43,8 @@ class FieldSpec:
     file_filter: str = ""
     # How the dialog shows a choice value, when it differs from the stored value.
     choice_titles: tuple[str, ...] = ()
+    # What the minimum of a number means, shown in its place ("Off", "Automatic").
+    minimum_title: str = ""
 
     @property
     def kind(self) -> type:
@@ -97,6 +99,7 @@ SCHEMA: tuple[FieldSpec, ...] = (
         0,
         500,
         "words",
+        minimum_title="Off",
     ),
     FieldSpec(
         "min_p",
@@ -204,6 +207,7 @@ SCHEMA: tuple[FieldSpec, ...] = (
         256,
         "threads",
         reloads_model=True,
+        minimum_title="Automatic",
     ),
     FieldSpec(
         "batch_size",
@@ -229,6 +233,7 @@ SCHEMA: tuple[FieldSpec, ...] = (
         999,
         "layers",
         reloads_model=True,
+        minimum_title="All layers",
     ),
     FieldSpec(
         "chunk_size",
@@ -319,6 +324,7 @@ SCHEMA: tuple[FieldSpec, ...] = (
         0,
         32,
         "pt",
+        minimum_title="System size",
     ),
 )
 

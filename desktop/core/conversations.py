@@ -734,6 +734,9 @@ def describe_stats(meta: Mapping[str, Any], include_model: bool = False) -> str:
     first_token = meta.get("ttft_s")
     if _is_number(first_token):
         parts.append(f"first token {first_token:.2f} s")
+    sampling = meta.get("sampling")
+    if isinstance(sampling, str) and sampling:
+        parts.append(sampling)
     dropped = meta.get("dropped_messages")
     if _is_number(dropped) and dropped > 0:
         count = int(dropped)

@@ -19,6 +19,7 @@ from desktop.core.config import (
     GENERATION,
     SCHEMA,
     SPECS,
+    GenerationSettings,
     SettingError,
     Settings,
     coerce,
@@ -285,7 +286,7 @@ class ChatTuning:
 
     def describe(self, presets: PresetLibrary) -> str:
         """“Creative · temperature 1.3, top-p 0.9” for the chat header."""
-        name = self.preset if self.preset and presets.get(self.preset) else "Default settings"
+        name = self.preset if self.preset and presets.get(self.preset) else "Global settings"
         if not self.overrides:
             return name
         changes = ", ".join(
@@ -293,6 +294,15 @@ class ChatTuning:
             for key, value in self.overrides.items()
         )
         return f"{name} · {changes}"
+
+
+def describe_sampling(generation: GenerationSettings) -> str:
+    """“temperature 0.7, top-p 0.95, top-k 40”, plus the seed when it is fixed."""
+    text = (
+        f"temperature {generation.temperature:g}, top-p {generation.top_p:g}, "
+        f"top-k {generation.top_k}"
+    )
+    return text + (f", seed {generation.seed}" if generation.seed >= 0 else "")
 
 
 def _short(value: object) -> str:

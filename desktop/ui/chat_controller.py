@@ -29,7 +29,7 @@ from desktop.core.engine import (
     NoModelError,
     SamplingParams,
 )
-from desktop.core.presets import ChatTuning, PresetLibrary
+from desktop.core.presets import ChatTuning, PresetLibrary, describe_sampling
 from desktop.core.rag import (
     NOT_IN_LIBRARY,
     GroundedQuestion,
@@ -359,7 +359,10 @@ class ChatController(QObject):
         self._answer = answer
         self._question = question
         self._partial = []
-        self._answer_meta_extra = {}
+        # The values the answer was written with go under it, so two answers can be compared.
+        self._answer_meta_extra = {
+            "sampling": describe_sampling(self._settings_for(answer.conversation_id).generation)
+        }
         self.stream_started.emit(answer)
         self.busy_changed.emit(True)
         scope = DocumentScope.from_setting(

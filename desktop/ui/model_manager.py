@@ -933,6 +933,9 @@ class ModelManager(QDialog):
         self._style_table(self.catalog_table)
         self.catalog_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.catalog_table.setItemDelegateForColumn(CatalogTable.NAME, BadgeDelegate(self))
+        # The catalog's own order (small chat models first, then embedding models) until the
+        # user sorts by a column.
+        self.catalog_table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         header_view = self.catalog_table.horizontalHeader()
         header_view.setSectionResizeMode(CatalogTable.NAME, QHeaderView.ResizeMode.Interactive)
         self.catalog_table.setColumnWidth(CatalogTable.NAME, 280)
@@ -1261,7 +1264,7 @@ class ModelManager(QDialog):
             parts.append(f"{embedding:,} embedding model{'s' if embedding != 1 else ''}")
         context = self._context_length()
         self.summary_label.setText(
-            f"{' and '.join(parts)} · memory needs shown for {context:,} tokens of context"
+            f"{' and '.join(parts)} · memory for {context:,} tokens of context"
         )
 
     def _show_unusable(self, unusable: list[UnusableFile]) -> None:

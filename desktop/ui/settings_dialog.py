@@ -60,7 +60,7 @@ SLIDER_MAX_STEPS = 5000
 CUSTOM_PRESET = "Custom"
 
 DIALOG_STYLE = """
-#settingsGroups { border: none; font-size: 10.5pt; padding-top: 8px; }
+#settingsGroups { border: none; font-size: 10.5pt; padding-top: 8px; outline: 0; }
 #settingsGroups::item { padding: 8px 14px; border-radius: 6px; color: palette(text); }
 #settingsGroups::item:selected { background: palette(highlight); color: palette(highlighted-text); }
 #fieldTitle { font-weight: 600; }
@@ -142,6 +142,8 @@ class FieldEditor(QWidget):
             scale = 10**decimals
         if spec.unit:
             spin.setSuffix(f" {spec.unit}")
+        if spec.minimum_title:
+            spin.setSpecialValueText(spec.minimum_title)
         # One width for every spin box, so the sliders beside them line up.
         spin.setFixedWidth(150)
         spin.setAlignment(Qt.AlignmentFlag.AlignRight)
@@ -292,6 +294,7 @@ class SettingsDialog(QDialog):
         self._pages: dict[str, int] = {}
         self._filling = False
         self.setWindowTitle(f"Settings for “{chat_title}”" if chat_title else "Settings")
+        self._chat_heading = f"Settings for “{chat_title}”" if chat_title else ""
         self.resize(980, 680)
         self._build()
         self._fill(settings)
@@ -350,10 +353,19 @@ class SettingsDialog(QDialog):
         grid.setColumnStretch(0, 5)
         grid.setColumnStretch(1, 6)
         row = 0
-        heading = QLabel(GROUP_TITLES[group])
+        heading = QLabel(self._chat_heading or GROUP_TITLES[group])
         heading.setStyleSheet("font-size: 13pt; font-weight: 600;")
         grid.addWidget(heading, row, 0, 1, 2)
         row += 1
+        if self._chat_heading:
+            scope = QLabel(
+                "These values apply to this chat only, from its next answer; other chats keep "
+                "theirs. Values you do not change follow the global settings."
+            )
+            scope.setObjectName("fieldHelp")
+            scope.setWordWrap(True)
+            grid.addWidget(scope, row, 0, 1, 2)
+            row += 1
         note = _GROUP_NOTES.get(group, "")
         if group == GENERATION:
             grid.addWidget(self._build_preset_row(), row, 0, 1, 2)

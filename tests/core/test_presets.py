@@ -100,7 +100,7 @@ def test_a_chat_layers_its_preset_and_its_own_values_over_the_global_settings(
     assert tuned.overrides == {"temperature": 1.4}
     assert tuned.apply(defaults, presets).generation.temperature == 1.4
     assert tuned.describe(presets) == "Creative · temperature 1.4"
-    assert ChatTuning().describe(presets) == "Default settings"
+    assert ChatTuning().describe(presets) == "Global settings"
 
 
 def test_a_chats_tuning_survives_the_store_and_ignores_junk() -> None:

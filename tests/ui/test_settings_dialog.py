@@ -186,7 +186,7 @@ def test_each_chat_answers_with_its_own_preset(qtbot: QtBot, make_window: Window
     assert requests[-1].params.temperature == creative.values["temperature"]
 
     window.controller.new_conversation()
-    assert window.tuning_button.text().startswith("Default settings")
+    assert window.tuning_button.text().startswith("Global settings")
     window.controller.set_tuning(ChatTuning("Precise"))
     _ask(qtbot, window, "Write one word.")
     assert requests[-1].params.temperature == precise.values["temperature"]
@@ -195,6 +195,11 @@ def test_each_chat_answers_with_its_own_preset(qtbot: QtBot, make_window: Window
     assert window.tuning_button.text().startswith("Creative")
     _ask(qtbot, window, "Another word.")
     assert requests[-1].params.temperature == creative.values["temperature"]
+    # Each answer says what it was written with, so two chats' answers can be compared.
+    assert first_chat is not None
+    answers = [m for m in window._store.messages(first_chat) if m.role == "assistant"]
+    assert answers[-1].meta["sampling"].startswith("temperature 1.1, top-p 0.98, top-k 100")
+    assert "temperature 1.1" in window.chat_view.toPlainText()
 
 
 def test_a_chat_can_change_one_value_on_top_of_its_preset(

@@ -382,3 +382,60 @@ def test_a_password_protected_pdf_can_be_unlocked_from_the_table(
 
     assert asked and "statement.pdf" in asked[0]
     qtbot.waitUntil(lambda: table_rows(window)["statement.pdf"][-1] == "Ready")
+
+
+def test_a_new_embedding_model_is_offered_and_everything_is_indexed_again(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    docs: Path,
+    tmp_path: Path,
+    starter_embedder_file: Path,
+    no_modal_boxes: list[tuple[str, str]],
+) -> None:
+    window = make_window(with_library=True)
+    library = window._library
+    assert library is not None
+    with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
+        window.add_documents([make_pdf(docs / "lease.pdf", LEASE_PAGES)])
+
+    other = tmp_path / "models" / "another-embedder.gguf"
+    other.parent.mkdir()
+    other.write_bytes(starter_embedder_file.read_bytes())
+    with (
+        qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT),
+        qtbot.waitSignal(library.opened, timeout=60_000),
+    ):
+        window._on_embedding_model_chosen(other)
+    # The switch was explained and agreed to before anything changed.
+    assert any("embedding model" in title.lower() for title, _ in no_modal_boxes)
+    assert window.settings.documents.embedding_model == str(other)
+    assert library.library is not None and library.library.embedder_changed
+    (record,) = library.documents()
+    assert record.status == DocumentStatus.READY
+    hits = library.library.search("When is the rent due?", k=3)
+    assert hits and hits[0].similarity is not None
+
+
+def test_a_new_passage_size_offers_to_index_again(
+    qtbot: QtBot, make_window: WindowFactory, docs: Path, no_modal_boxes: list[tuple[str, str]]
+) -> None:
+    window = make_window(with_library=True)
+    library = window._library
+    assert library is not None and library.library is not None
+    long_page = "\n".join(
+        f"Rule {n}. Bicycles are kept in the courtyard rack number {n}, never in the hall."
+        for n in range(1, 30)
+    )
+    with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
+        window.add_documents([make_pdf(docs / "house rules.pdf", [long_page])])
+    (record,) = library.documents()
+    before = record.chunks
+    with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
+        dialog = window.open_settings()
+        dialog.editor("chunk_size").set_value(2000)
+        assert dialog.apply()
+    assert any("index your documents again" in title.lower() for title, _ in no_modal_boxes)
+    (record,) = library.documents()
+    assert record.status == DocumentStatus.READY
+    assert 0 < record.chunks < before
+    dialog.reject()

@@ -1,0 +1,106 @@
+"""Folio's model download against a plain copy of the same bytes, on loopback, in one run.
+
+    python -m benchmarks.download [--file PATH] [--rounds 3] [--json]
+
+A loopback server sends a real GGUF (the template-less test model by default). Folio's
+``download`` (resumable writing, SHA-256 of every byte, GGUF header check, rename) is timed
+against a bare ``urllib`` read-and-write of the same response, interleaved A B A B, medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.server
+import json
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from desktop.core.downloader import download
+from desktop.core.models import templateless_model_path
+
+
+def _serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def log_message(self, *_args: Any) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _plain_copy(url: str, target: Path) -> None:
+    with urllib.request.urlopen(url) as response, target.open("wb") as out:
+        shutil.copyfileobj(response, out, 1 << 20)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", type=Path)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        source = args.file or templateless_model_path(root / "cache")
+        if source is None:
+            parser.error("no model file to serve; pass --file")
+        served = root / "served"
+        served.mkdir()
+        shutil.copyfile(source, served / source.name)
+        digest = hashlib.sha256((served / source.name).read_bytes()).hexdigest()
+        size = (served / source.name).stat().st_size
+        server, base = _serve(served)
+        url = f"{base}/{source.name}"
+        folio_times: list[float] = []
+        plain_times: list[float] = []
+        try:
+            for round_number in range(args.rounds):
+                folder = root / f"folio-{round_number}"
+                started = time.perf_counter()
+                download(url, folder, sha256=digest)
+                folio_times.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                _plain_copy(url, root / f"plain-{round_number}.gguf")
+                plain_times.append(time.perf_counter() - started)
+                shutil.rmtree(folder)
+                (root / f"plain-{round_number}.gguf").unlink()
+        finally:
+            server.shutdown()
+    folio = statistics.median(folio_times)
+    plain = statistics.median(plain_times)
+    figures = {
+        "file_bytes": size,
+        "folio_s": round(folio, 3),
+        "plain_copy_s": round(plain, 3),
+        "folio_mb_per_s": round(size / folio / 1e6, 1),
+        "plain_copy_mb_per_s": round(size / plain / 1e6, 1),
+    }
+    ratio = round(plain / folio, 3)
+    if args.json:
+        result = {
+            "benchmark": "download",
+            "figures": figures,
+            "ratios": {"folio_vs_plain_copy": ratio},
+        }
+        print(json.dumps(result, indent=2))
+    else:
+        print(
+            f"{size / 1e6:.0f} MB on loopback: Folio {figures['folio_mb_per_s']} MB/s "
+            f"(checked), plain copy {figures['plain_copy_mb_per_s']} MB/s; ratio {ratio}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -12,7 +12,7 @@ from typing import Any
 
 from desktop.core.config import load_settings
 from desktop.core.documents.evaluation import QuestionFileError, evaluate_file
-from desktop.core.documents.library import DocumentRecord, IndexProgress, Library
+from desktop.core.documents.library import DocumentRecord, IndexProgress, Library, embedder_for
 from desktop.core.embedder import Embedder, starter_embedder_path
 from desktop.core.engine import EngineError
 from desktop.core.paths import AppPaths
@@ -24,15 +24,23 @@ class DocumentsCliError(Exception):
 
 @contextmanager
 def open_library(paths: AppPaths) -> Iterator[Library]:
-    # The embedding model the settings name: a library opened with another one would take its
-    # vectors for stale and index everything again.
+    # The embedding model the library was indexed with, while it exists: the settings may name
+    # another (a damaged file reset it), and a CLI run must never cost the library its vectors.
     documents = load_settings(paths.settings_file).settings.documents
+    folder = paths.data / "library"
+    configured = documents.embedding_model
+    wanted = Path(configured).expanduser() if configured else starter_embedder_path(paths.cache)
+    path, rebuild = embedder_for(folder, wanted)
+    if path != wanted:
+        print(
+            f"folio: note: this library was indexed with {path.name}; using it "
+            f"(the settings name {wanted.name}; switch models in Settings to index again)",
+            file=sys.stderr,
+        )
     embedder = Embedder()
     try:
-        configured = documents.embedding_model
-        path = Path(configured).expanduser() if configured else starter_embedder_path(paths.cache)
         embedder.load(path).result()
-        library = Library(paths.data / "library", embedder)
+        library = Library(folder, embedder, rebuild_vectors=rebuild)
         library.configure(documents.chunk_size, documents.chunk_overlap, documents.keyword_share)
         try:
             yield library

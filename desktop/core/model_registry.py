@@ -8,6 +8,7 @@ KV cache for the chosen context + overhead) against the memory actually free now
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -52,6 +53,7 @@ FILE_TYPES: dict[int, str] = {
 # Below this share of the free memory a model fits with room to spare; up to all of it, tight
 # (it loads, but the rest of the machine slows down or swaps).
 COMFORTABLE_SHARE = 0.75
+COPY_BLOCK = 8 << 20
 
 
 class Fit(StrEnum):
@@ -149,7 +151,9 @@ class ModelImportError(Exception):
     """The file cannot be imported; the message is written for the user."""
 
 
-def import_model(source: Path, folder: Path, *, link: bool = False) -> Path:
+def import_model(
+    source: Path, folder: Path, *, link: bool = False, stop: threading.Event | None = None
+) -> Path:
     """Copy (or symlink) a GGUF into the models folder after checking its header; a copy is
     written beside its final name and renamed, so a failed copy never looks like a model."""
     try:
@@ -175,12 +179,24 @@ def import_model(source: Path, folder: Path, *, link: bool = False) -> Path:
         )
     partial = folder / f".{source.name}.part"
     try:
-        shutil.copyfile(source, partial)
+        _copy(source, partial, stop)
         partial.replace(target)
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise ModelImportError(f"“{source.name}” could not be copied: {error.strerror}.") from None
+    except ModelImportError:
+        partial.unlink(missing_ok=True)
+        raise
     return target
+
+
+def _copy(source: Path, target: Path, stop: threading.Event | None) -> None:
+    """A copy that ``stop`` ends between blocks (a model is gigabytes: quitting must not wait)."""
+    with source.open("rb") as reader, target.open("wb") as writer:
+        while block := reader.read(COPY_BLOCK):
+            if stop is not None and stop.is_set():
+                raise ModelImportError(f"Importing “{source.name}” was stopped.")
+            writer.write(block)
 
 
 class ModelDeleteError(Exception):

@@ -284,6 +284,25 @@ class ChatTuning:
         }
         return ChatTuning(self.preset, overrides)
 
+    def with_changes(
+        self,
+        preset: str,
+        chosen: Settings,
+        keys: Iterable[str],
+        defaults: Settings,
+        presets: PresetLibrary,
+    ) -> ChatTuning:
+        """This chat's tuning after the user chose ``preset`` and changed ``keys`` to their
+        values in ``chosen``. Only those keys move: a value the chat never changed keeps
+        following the global settings, even if they changed while the dialog was open."""
+        keys = [key for key in keys if key in GENERATION_KEYS]
+        kept = {key: value for key, value in self.overrides.items() if key not in keys}
+        base = ChatTuning(preset).base(defaults, presets)
+        overrides = kept | {key: chosen.value(key) for key in keys}
+        return ChatTuning(
+            preset, {key: value for key, value in overrides.items() if value != base.value(key)}
+        )
+
     def describe(self, presets: PresetLibrary) -> str:
         """“Creative · temperature 1.3, top-p 0.9” for the chat header."""
         name = self.preset if self.preset and presets.get(self.preset) else "Global settings"

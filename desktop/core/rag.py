@@ -158,7 +158,10 @@ def ground_question(
 ) -> GroundedQuestion:
     """Number the best hits and fit as many as ``token_budget`` allows (best first)."""
     system = f"{system_prompt.strip()}\n\n{GROUNDING_INSTRUCTIONS}".strip()
-    best = max((hit.similarity or 0.0 for hit in hits), default=0.0)
+    similarities = [hit.similarity for hit in hits if hit.similarity is not None]
+    # Passages found by their words alone (their vectors are not written yet) have no
+    # similarity to judge by; the words they share with the question have to do.
+    best = max(similarities, default=1.0 if hits else 0.0)
     if not hits or best < threshold:
         return GroundedQuestion(question, system, (), relevant=False)
     sources: list[Source] = []

@@ -214,6 +214,13 @@ class ChatController(QObject):
             return
         self.messages_reset.emit(messages)
 
+    def redraw(self) -> None:
+        """Show the current chat's messages again (after a theme change), changing nothing."""
+        if self._answer is not None:
+            return
+        current = self._current
+        self.messages_reset.emit(self._store.messages(current) if current is not None else [])
+
     def new_conversation(self) -> None:
         self.open_conversation(None)
 

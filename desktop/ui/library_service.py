@@ -26,6 +26,7 @@ from desktop.core.documents.library import (
     IndexControl,
     IndexProgress,
     Library,
+    embedder_for,
 )
 from desktop.core.embedder import Embedder, check_embedding_model_file, starter_embedder_path
 from desktop.core.paths import AppPaths
@@ -51,6 +52,11 @@ class LibraryService(QObject):
     indexing_finished = Signal(bool)
     pause_changed = Signal(bool)
     grounded = Signal(int, object)  # request id, GroundedQuestion
+    embedder_switched = Signal()
+    embedder_switch_failed = Signal(str)
+    # The library was opened with the embedding model it was indexed with, not the one the
+    # settings name (its file name).
+    kept_embedder = Signal(str)
     grounding_failed = Signal(int, str)
 
     def __init__(self, paths: AppPaths, parent: QObject | None = None) -> None:
@@ -68,6 +74,8 @@ class LibraryService(QObject):
         self._run_again = False
         self._last_progress_document = ""
         self._document_settings = DocumentSettings()
+        self._swap_lock = threading.Lock()
+        self._switching = False
         self._closed = False
 
     # -- state ----------------------------------------------------------------------------------
@@ -104,9 +112,10 @@ class LibraryService(QObject):
         self._jobs.submit(self._reindex_all).add_done_callback(self._on_changed)
 
     def switch_embedder(self, embedder_path: Path | None) -> None:
-        """Open the library with another embedding model; its vectors are rebuilt (the
-        library notices the change and queues every document)."""
-        self._jobs.submit(self._switch_embedder, embedder_path).add_done_callback(self._on_opened)
+        """Index the library again with another embedding model (None: the built-in one).
+        Answered by ``embedder_switched`` or, with the library left as it was,
+        ``embedder_switch_failed``."""
+        self._jobs.submit(self._switch_embedder, embedder_path).add_done_callback(self._on_switched)
 
     def add(self, paths: Sequence[Path]) -> None:
         self._jobs.submit(self._add, list(paths)).add_done_callback(self._on_added)
@@ -127,6 +136,8 @@ class LibraryService(QObject):
         if not any(d.status == DocumentStatus.QUEUED for d in self._library.documents()):
             return
         with self._run_lock:
+            if self._switching:
+                return  # the switch starts its own run once the new model is in
             if self.is_indexing():
                 # The run looks for newly queued documents before it ends.
                 self._run_again = True
@@ -171,8 +182,7 @@ class LibraryService(QObject):
             self.grounding_failed.emit(request_id, "The document library is still opening.")
             return
         future = self._queries.submit(
-            ground_in_library,
-            library,
+            self._ground,
             question,
             documents=documents,
             system_prompt=system_prompt,
@@ -200,34 +210,76 @@ class LibraryService(QObject):
     # -- worker side ----------------------------------------------------------------------------
 
     def _open(self, embedder_path: Path | None) -> None:
+        folder = self._paths.data / "library"
+        wanted = embedder_path or starter_embedder_path(self._paths.cache)
+        path, rebuild = embedder_for(folder, wanted)
+        if path != wanted:
+            log.warning("library indexed with %s; the settings name %s", path, wanted)
+            self.kept_embedder.emit(path.name)
+        self._embedder, self._library = self._load(path, rebuild)
+
+    def _load(self, path: Path, rebuild: bool) -> tuple[Embedder, Library]:
         embedder = Embedder()
         try:
-            path = embedder_path or starter_embedder_path(self._paths.cache)
             embedder.load(path).result()
-            library = Library(self._paths.data / "library", embedder)
+            library = Library(self._paths.data / "library", embedder, rebuild_vectors=rebuild)
         except BaseException:
             embedder.close()
             raise
         settings = self._document_settings
         library.configure(settings.chunk_size, settings.chunk_overlap, settings.keyword_share)
-        self._embedder, self._library = embedder, library
+        return embedder, library
 
     def _switch_embedder(self, embedder_path: Path | None) -> None:
-        # Checked before anything is closed, so a file that is not an embedding model leaves
-        # the library as it was.
-        if embedder_path is not None:
-            check_embedding_model_file(embedder_path)
-        self._control.cancel()
-        indexer = self._indexer
-        if indexer is not None:
-            indexer.join()
-        old_library, old_embedder = self._library, self._embedder
-        self._library = self._embedder = None
-        if old_library is not None:
-            old_library.close()
-        if old_embedder is not None:
-            old_embedder.close()
-        self._open(embedder_path)
+        path = embedder_path or starter_embedder_path(self._paths.cache)
+        # The new model is checked and loaded before anything is closed, so a file that will
+        # not serve leaves the library as it was.
+        check_embedding_model_file(path)
+        embedder = Embedder()
+        try:
+            embedder.load(path).result()
+        except BaseException:
+            embedder.close()
+            raise
+        with self._run_lock:
+            self._switching = True
+        try:
+            self._control.cancel()
+            indexer = self._indexer
+            if indexer is not None:
+                indexer.join()
+            with self._swap_lock:
+                # No question is being answered from the old library while it closes.
+                old_library, old_embedder = self._library, self._embedder
+                if old_library is not None:
+                    old_library.close()
+                try:
+                    library = Library(self._paths.data / "library", embedder, rebuild_vectors=True)
+                except BaseException:
+                    embedder.close()
+                    if old_embedder is not None:
+                        old_embedder.close()
+                    self._library = self._embedder = None
+                    raise
+                if old_library is not None:
+                    library.keep_passwords(old_library)
+                settings = self._document_settings
+                library.configure(
+                    settings.chunk_size, settings.chunk_overlap, settings.keyword_share
+                )
+                self._embedder, self._library = embedder, library
+            if old_embedder is not None:
+                old_embedder.close()
+        finally:
+            with self._run_lock:
+                self._switching = False
+
+    def _ground(self, question: str, **options: Any) -> GroundedQuestion:
+        with self._swap_lock:
+            library = self._library
+            if library is None:
+                raise RuntimeError("The document library is being opened again; ask once more.")
+            return ground_in_library(library, question, **options)
 
     def _reindex_all(self) -> None:
         assert self._library is not None
@@ -292,6 +344,18 @@ class LibraryService(QObject):
         self.documents_changed.emit()
         if self._library is not None and self._library.pending():
             self.start_indexing()
+
+    def _on_switched(self, future: Future[None]) -> None:
+        error = future.exception()
+        if error is not None:
+            log.error("the embedding model could not be switched", exc_info=error)
+            self.embedder_switch_failed.emit(_describe(error))
+            if self._library is None:
+                self.open_failed.emit(_describe(error))
+            return
+        self.embedder_switched.emit()
+        self.documents_changed.emit()
+        self.start_indexing()
 
     def _on_added(self, future: Future[list[AddResult]]) -> None:
         error = future.exception()

@@ -6,6 +6,7 @@ import html
 import json
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal, Slot
@@ -38,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
-from desktop.core.config import SPECS, SettingError, Settings, save_settings
+from desktop.core.config import SPECS, ModelSettings, SettingError, Settings, save_settings
 from desktop.core.conversations import ConversationStore, Message
 from desktop.core.documents.library import AddResult, DocumentRecord
 from desktop.core.engine import ChatEngine, LoadOptions, ModelInfo
@@ -188,8 +189,12 @@ class MainWindow(QMainWindow):
         if library is not None:
             library.configure(settings.documents)
         self._reload_after_answer = False
+        self._model_settings_before: ModelSettings | None = None
         self._settings_dialog: SettingsDialog | None = None
         self._chat_dialog: SettingsDialog | None = None
+        self._chat_dialog_for = -1
+        # The embedding model setting before a switch, restored if the switch fails.
+        self._embedder_in_use = settings.documents.embedding_model
         self._model_manager: ModelManager | None = None
         self.loader = ModelLoader(engine, self)
         self._build()
@@ -423,6 +428,9 @@ class MainWindow(QMainWindow):
             self.library_pane.status_message.connect(self._on_notice)
             self._library.files_added.connect(self._on_files_added)
             self._library.opened.connect(self._on_library_opened)
+            self._library.embedder_switched.connect(self._on_embedder_switched)
+            self._library.embedder_switch_failed.connect(self._on_embedder_switch_failed)
+            self._library.kept_embedder.connect(self._on_kept_embedder)
 
         self.composer.submitted.connect(self._on_submitted)
         self.composer.escape_pressed.connect(self._on_escape)
@@ -492,6 +500,7 @@ class MainWindow(QMainWindow):
             self._starter_notice_shown = True
         else:
             self.banner.hide()
+        self._model_settings_before = None
         remembered = "" if starter else str(info.path)
         if remembered != self._settings.model.model_path:
             self._settings = self._settings.with_values({"model_path": remembered})
@@ -510,6 +519,12 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_model_failed(self, reason: str) -> None:
         self._loading_path = None
+        before = self._model_settings_before
+        if before is not None:
+            self._model_settings_before = None
+            self._settings = replace(self._settings, model=before)
+            self._save_settings()
+            reason += " The previous model settings were put back."
         loaded = self._engine.info
         if loaded is not None:
             self.model_label.setText(f"{loaded.name} · {loaded.context_length:,}-token context")
@@ -562,7 +577,10 @@ class MainWindow(QMainWindow):
         self._settings_dialog = None
 
     def open_chat_settings(self) -> SettingsDialog:
-        """This chat's own generation settings, on top of the global ones."""
+        """This chat's own generation settings, on top of the global ones. One such dialog at
+        a time, for the chat shown: opening another chat closes it."""
+        if self._chat_dialog is not None:
+            self._chat_dialog.close()
         tuning = self.controller.tuning
         dialog = SettingsDialog(
             self.controller.chat_settings(),
@@ -574,15 +592,25 @@ class MainWindow(QMainWindow):
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.applied.connect(self._on_chat_settings_applied)
+        dialog.finished.connect(self._on_chat_dialog_finished)
         dialog.show()
         self._chat_dialog = dialog
+        current = self.controller.current_conversation
+        self._chat_dialog_for = -1 if current is None else current
         return dialog
 
+    @Slot()
+    def _on_chat_dialog_finished(self) -> None:
+        self._chat_dialog = None
+
     @Slot(object, object)
-    def _on_chat_settings_applied(self, chosen: Settings, _changed: list[str]) -> None:
+    def _on_chat_settings_applied(self, chosen: Settings, changed: list[str]) -> None:
         dialog = self._chat_dialog
-        preset = dialog.chosen_preset() if dialog is not None else ""
-        tuning = ChatTuning(preset).with_overrides(chosen, self._settings, self.presets)
+        if dialog is None:
+            return
+        tuning = self.controller.tuning.with_changes(
+            dialog.chosen_preset(), chosen, changed, self._settings, self.presets
+        )
         self.controller.set_tuning(tuning)
         self.statusBar().showMessage("This chat's settings apply from the next answer.", 5000)
 
@@ -610,14 +638,18 @@ class MainWindow(QMainWindow):
             self._library.configure(chosen.documents)
             if "embedding_model" in changed:
                 path = chosen.documents.embedding_model
+                self._embedder_in_use = previous.documents.embedding_model
                 self._library.switch_embedder(Path(path).expanduser() if path else None)
             elif {"chunk_size", "chunk_overlap"} & set(changed):
                 self._offer_reindex()
         if {"theme", "font_size"} & set(changed):
             self._apply_appearance()
-        if any(SPECS[key].reloads_model for key in changed if key != "model_path") or (
-            "model_path" in changed
-        ):
+        self._show_tuning(self.controller.tuning)
+        self.statusBar().showMessage("Settings saved; they apply from the next answer.", 5000)
+        if any(SPECS[key].reloads_model for key in changed):
+            # Kept until the model loads: if it fails, these settings go back, so that the
+            # next start does not begin with a model that cannot load.
+            self._model_settings_before = previous.model
             if self.controller.busy:
                 self._reload_after_answer = True
                 self.statusBar().showMessage(
@@ -625,21 +657,46 @@ class MainWindow(QMainWindow):
                 )
             else:
                 self._reload_model()
-        self._show_tuning(self.controller.tuning)
-        self.statusBar().showMessage("Settings saved; they apply from the next answer.", 5000)
+
+    @Slot()
+    def _on_embedder_switched(self) -> None:
+        self.statusBar().showMessage(
+            "The new embedding model is in use; your documents are being indexed again.", 8000
+        )
+        if self._model_manager is not None:
+            self._model_manager.update_in_use()
+
+    @Slot(str)
+    def _on_embedder_switch_failed(self, reason: str) -> None:
+        # The library kept its model, so the setting goes back to the model in use.
+        self._settings = self._settings.with_values({"embedding_model": self._embedder_in_use})
+        self._save_settings()
+        if self._settings_dialog is not None:
+            self._settings_dialog.set_value("embedding_model", self._embedder_in_use)
+        show_error(self, f"The embedding model was not changed: {reason}")
+
+    @Slot(str)
+    def _on_kept_embedder(self, name: str) -> None:
+        self.statusBar().showMessage(
+            f"Your documents were indexed with {name}, so Folio searches them with it. To use "
+            "another embedding model, choose it in Settings ▸ Documents.",
+            12000,
+        )
 
     def _confirm_embedder_change(self, chosen: Settings) -> bool:
-        count = len(self._library.documents()) if self._library is not None else 0
-        if count == 0:
+        library = self._library
+        if library is not None and library.library is not None and not library.documents():
             return True
+        count = len(library.documents()) if library is not None else 0
+        documents = f"{count} document{'s' if count != 1 else ''}" if count else "documents"
         path = chosen.documents.embedding_model
         name = Path(path).name if path else "the built-in embedding model"
         answer = QMessageBox.question(
             self,
             "Change the embedding model?",
-            f"Search by meaning needs every document embedded by the same model. Switching to "
-            f"{name} indexes your {count} document{'s' if count != 1 else ''} again; keyword "
-            "search keeps working meanwhile.",
+            "Search by meaning needs every document embedded by the same model. Switching to "
+            f"{name} indexes your {documents} again; each one is found again as soon as it "
+            "is done.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Yes,
         )
@@ -665,18 +722,15 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_appearance(app, self._settings.appearance)
-        if not self.controller.busy:
-            # Drawn again so the messages already shown take the new colours too.
-            self.controller.open_conversation(self.controller.current_conversation)
+        if self._editing is None:
+            # Drawn again so the messages already shown take the new colours too (an answer
+            # being written, or a message being edited, keeps its place until the next draw).
+            self.controller.redraw()
 
     def _reload_model(self) -> None:
+        # An empty model file means the starter model, as its help says.
         configured = self._settings.model.model_path
-        if configured:
-            path: Path | None = Path(configured).expanduser()
-        elif self._engine.info is not None and not is_starter_model(self._engine.info.path):
-            path = self._engine.info.path
-        else:
-            path = starter_model_path()
+        path = Path(configured).expanduser() if configured else starter_model_path()
         if path is not None:
             self.load_model(path)
 
@@ -1079,6 +1133,9 @@ class MainWindow(QMainWindow):
     def _on_conversation_opened(self, conversation_id: int) -> None:
         # An edit belongs to its chat: leaving the chat cancels it.
         self._end_edit(restore_draft=True)
+        if self._chat_dialog is not None and self._chat_dialog_for != conversation_id:
+            # The dialog edits the chat it was opened for, and that chat is no longer shown.
+            self._chat_dialog.close()
         summary = self._store.conversation(conversation_id) if conversation_id >= 0 else None
         self.title_label.setText(summary.title if summary and summary.title else "New chat")
         self.sidebar.select(conversation_id if conversation_id >= 0 else None)

@@ -548,6 +548,7 @@ class ModelJobs(QObject):
         super().__init__(parent)
         self._threads: list[threading.Thread] = []
         self._download: threading.Thread | None = None
+        self._import_stop = threading.Event()
         self._stop = threading.Event()
 
     @property
@@ -559,6 +560,10 @@ class ModelJobs(QObject):
 
     def import_file(self, source: Path, folder: Path, link: bool) -> None:
         self._start("folio-model-import", self._import, source, folder, link)
+
+    def stop_imports(self) -> None:
+        """A copy in progress ends at its next block and leaves nothing behind."""
+        self._import_stop.set()
 
     def start_download(self, job: DownloadJob, folder: Path) -> None:
         previous = self._download
@@ -607,7 +612,7 @@ class ModelJobs(QObject):
 
     def _import(self, source: Path, folder: Path, link: bool) -> None:
         try:
-            target = import_model(source, folder, link=link)
+            target = import_model(source, folder, link=link, stop=self._import_stop)
         except ModelImportError as error:
             self._emit(self.import_failed, str(error))
         except OSError as error:
@@ -1163,6 +1168,7 @@ class ModelManager(QDialog):
         """When Folio quits: a running download is paused (what arrived is kept for the next
         time) and every job is waited for."""
         self._jobs.pause_download()
+        self._jobs.stop_imports()
         self._jobs.wait()
 
     # -- window ---------------------------------------------------------------------------------

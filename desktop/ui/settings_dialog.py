@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from string import Template
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -52,6 +54,7 @@ from desktop.core.config import (
 from desktop.core.embedder import check_embedding_model_file
 from desktop.core.engine import ModelLoadError, check_chat_model_file
 from desktop.core.presets import Preset, PresetError, PresetLibrary, matching_preset
+from desktop.ui.appearance import colors
 from desktop.ui.errors import show_error
 
 # Integer ranges wider than this get a spin box alone: a slider over 16,000 values (answer
@@ -59,16 +62,18 @@ from desktop.ui.errors import show_error
 SLIDER_MAX_STEPS = 5000
 CUSTOM_PRESET = "Custom"
 
-DIALOG_STYLE = """
+DIALOG_STYLE = Template(
+    """
 #settingsGroups { border: none; font-size: 10.5pt; padding-top: 8px; outline: 0; }
 #settingsGroups::item { padding: 8px 14px; border-radius: 6px; color: palette(text); }
 #settingsGroups::item:selected { background: palette(highlight); color: palette(highlighted-text); }
 #fieldTitle { font-weight: 600; }
 #fieldHelp { color: palette(placeholder-text); }
-#fieldError { color: #b91c1c; }
+#fieldError { color: $danger; }
 #groupNote { padding: 8px 10px; border-radius: 6px; background: palette(alternate-base); }
-#reloadNotice { color: #92400e; }
+#reloadNotice { color: $warning_text; }
 """
+)
 
 
 def _decimals(spec: FieldSpec) -> int:
@@ -92,6 +97,7 @@ class FieldEditor(QWidget):
         self._combo: QComboBox | None = None
         self._line: QLineEdit | None = None
         self._text: QPlainTextEdit | None = None
+        self._loaded: Any = spec.default
         default = spec.default
         if isinstance(default, tuple):
             self._text = QPlainTextEdit()
@@ -177,11 +183,24 @@ class FieldEditor(QWidget):
         if self._random is not None and self._random.isChecked():
             return -1
         if self._spin is not None:
-            return self._spin.value()
+            shown = self._spin.value()
+            # A value set more finely than the spin box shows (0.025 by hand, in the file)
+            # stays exact until the user moves it.
+            loaded = self._loaded
+            spin = self._spin
+            if (
+                isinstance(spin, QDoubleSpinBox)
+                and isinstance(loaded, float)
+                and round(loaded, spin.decimals()) == shown
+            ):
+                return loaded
+            return shown
         if self._combo is not None:
             return self._combo.currentData()
         if self._line is not None:
-            return self._line.text().strip()
+            text = self._line.text().strip()
+            # Absolute, so the window and the CLI (started elsewhere) mean the same file.
+            return str(Path(text).expanduser().absolute()) if text else ""
         assert self._text is not None
         text = self._text.toPlainText()
         if isinstance(self.spec.default, tuple):
@@ -189,6 +208,7 @@ class FieldEditor(QWidget):
         return text
 
     def set_value(self, value: Any) -> None:
+        self._loaded = value
         if self._spin is not None:
             if self._random is not None:
                 random = value == -1
@@ -283,7 +303,7 @@ class SettingsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
-        self.setStyleSheet(DIALOG_STYLE)
+        self.setStyleSheet(DIALOG_STYLE.substitute(colors()))
         self._settings = settings
         self._presets = presets
         self._chat_mode = chat_title is not None
@@ -299,6 +319,12 @@ class SettingsDialog(QDialog):
         self._build()
         self._fill(settings)
         self._select_preset_for(settings, chat_preset)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            # The theme changed while the dialog is open: its own colours follow.
+            self.setStyleSheet(DIALOG_STYLE.substitute(colors()))
 
     # -- building -------------------------------------------------------------------------------
 
@@ -632,6 +658,16 @@ class SettingsDialog(QDialog):
         )
         if not accepted:
             return
+        existing = self._presets.get(" ".join(name.split()))
+        if existing is not None and not existing.builtin:
+            answer = QMessageBox.question(
+                self,
+                "Replace the preset?",
+                f"You already have a preset called “{existing.name}”. Replace its values with "
+                "these?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
         collected = self.collected()
         if collected is None:
             return
@@ -675,10 +711,14 @@ class SettingsDialog(QDialog):
             self.restore_defaults()
 
     def restore_defaults(self) -> None:
+        """Every value back to its default, except the model files: going back to the
+        starter models is a choice of model, made on its own."""
         target = self._defaults
         self._filling = True
         try:
             for key, editor in self._editors.items():
+                if SPECS[key].file_filter and not self._chat_mode:
+                    continue
                 editor.set_value(target.value(key))
         finally:
             self._filling = False

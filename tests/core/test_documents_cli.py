@@ -321,3 +321,21 @@ def test_a_malformed_question_file_is_bad_input(folio: Folio, tmp_path: Path, li
     qa.write_text(line + "\n", encoding="utf-8")
 
     assert_one_line_error(*folio("eval", qa, "--json"), "qa.jsonl")
+
+
+def test_settings_naming_another_embedder_never_cost_the_library_its_vectors(
+    folio: Folio, indexed: Path, tmp_path: Path, folio_home: Path
+) -> None:
+    from desktop.core.embedder import STARTER_EMBEDDER_FILE
+
+    converted = folio_home / "cache" / "models" / STARTER_EMBEDDER_FILE
+    other = tmp_path / "another-embedder.gguf"
+    other.write_bytes(converted.read_bytes())
+    code, _out, err = folio("config", "set", f"embedding_model={other}")
+    assert code == 0, err
+    code, out, err = folio("search", "When does the boat on the lake leave?", "-k", "1")
+    assert code == 0
+    assert "indexed with all-MiniLM-L6-v2" in err
+    assert "salzburg trip.pdf" in out
+    listing = folio.json("library")
+    assert {document["status"] for document in listing["documents"]} == {"ready"}

@@ -17,10 +17,12 @@ from desktop.core.documents.library import (
     AddResult,
     DocumentRecord,
     DocumentStatus,
+    EmbedderMismatchError,
     IndexControl,
     IndexProgress,
     Library,
     LibraryHit,
+    embedder_for,
 )
 from desktop.core.embedder import Embedder, TextKind, Vectors
 from tests.core.test_extract import encrypt_pdf, make_pdf
@@ -711,45 +713,73 @@ def test_a_folder_of_thousands_of_files_is_taken_in_whole(library: Library, docs
 # Following the Documents settings
 
 
-def test_another_embedding_model_rebuilds_the_vectors_and_indexes_again(
+def test_another_embedding_model_rebuilds_the_vectors_only_when_asked(
     tmp_path: Path, embedder: Embedder, starter_embedder_file: Path, docs: Path
 ) -> None:
-    library = Library(tmp_path / "library", embedder)
+    folder = tmp_path / "library"
+    library = Library(folder, embedder)
     try:
-        add_and_index(library, make_pdf(docs / "lease.pdf", LEASE_PAGES))
+        add_and_index(
+            library,
+            make_pdf(docs / "lease.pdf", LEASE_PAGES),
+            make_pdf(docs / "report.pdf", REPORT_PAGES),
+        )
         assert not library.embedder_changed
+        vectors = library.vectors.count()
     finally:
         library.close()
+    # The report's file goes away: it cannot be read again for new vectors.
+    (docs / "report.pdf").unlink()
 
     # The same weights under another name stand for any other model: the library cannot tell
     # them apart from their vectors, so it goes by the file.
     other_file = tmp_path / "other-embedder.gguf"
     shutil.copyfile(starter_embedder_file, other_file)
+    # Asked for the other model (settings that lost their value, a CLI run elsewhere), the
+    # library keeps the one it was indexed with while that file exists.
+    assert embedder_for(folder, other_file) == (starter_embedder_file.resolve(), False)
     other = Embedder()
     other.load(other_file).result()
     try:
-        library = Library(tmp_path / "library", other)
+        with pytest.raises(EmbedderMismatchError, match="another embedding model"):
+            Library(folder, other)
+        library = Library(folder, embedder)
+        try:
+            assert library.vectors.count() == vectors, "nothing was lost"
+        finally:
+            library.close()
+
+        # The user chose the other model: the vectors are rebuilt.
+        library = Library(folder, other, rebuild_vectors=True)
         try:
             assert library.embedder_changed
             assert library.vectors.count() == 0
-            (record,) = library.documents()
-            assert record.status == DocumentStatus.QUEUED
-            assert "new embedding model" in record.message
+            records = by_name(library.documents())
+            assert records["lease.pdf"].status == DocumentStatus.QUEUED
+            assert "new embedding model" in records["lease.pdf"].message
+            # The one whose file is gone keeps its passages, found by their words.
+            assert records["report.pdf"].status == DocumentStatus.MISSING
+            assert count_chunks(library, records["report.pdf"].id) > 0
             library.index_queued()
-            assert library.vectors.count() == count_chunks(library, record.id) > 0
+            assert library.vectors.count() == count_chunks(library, records["lease.pdf"].id)
             hit = top_hit(library, "When is the rent due?")
             assert hit.similarity is not None and hit.chunk.page_start == 1
+            assert library.search("data centers in Europe", k=3)
         finally:
             library.close()
-        # Opening again with the same model changes nothing.
-        library = Library(tmp_path / "library", other)
+        # From now on the library goes with the new model.
+        assert embedder_for(folder, starter_embedder_file) == (other_file.resolve(), False)
+        library = Library(folder, other)
         try:
             assert not library.embedder_changed
-            assert library.documents()[0].status == DocumentStatus.READY
         finally:
             library.close()
     finally:
         other.close()
+
+    # When the model it was indexed with is gone, the one asked for is used, and indexes.
+    other_file.unlink()
+    assert embedder_for(folder, starter_embedder_file) == (starter_embedder_file, True)
 
 
 def test_passage_size_applies_to_what_is_indexed_next(library: Library, docs: Path) -> None:

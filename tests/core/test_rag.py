@@ -267,3 +267,13 @@ def test_the_documents_settings_set_how_many_sources_and_how_relevant() -> None:
         "q", passages, system_prompt="", count_tokens=words, token_budget=5000, threshold=0.6
     )
     assert not strict.relevant and strict.sources == ()
+
+
+def test_passages_found_by_their_words_alone_still_answer() -> None:
+    # While vectors are being written again, hits come from keywords and have no similarity.
+    keyword_only = hit("Rent is due on the first day of each month.", 0.5)
+    keyword_only = LibraryHit(keyword_only.document, keyword_only.chunk, 0.02, None)
+    grounded = ground_question(
+        "When is rent due?", [keyword_only], system_prompt="", count_tokens=words, token_budget=500
+    )
+    assert grounded.relevant and len(grounded.sources) == 1

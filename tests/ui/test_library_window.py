@@ -403,7 +403,7 @@ def test_a_new_embedding_model_is_offered_and_everything_is_indexed_again(
     other.write_bytes(starter_embedder_file.read_bytes())
     with (
         qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT),
-        qtbot.waitSignal(library.opened, timeout=60_000),
+        qtbot.waitSignal(library.embedder_switched, timeout=60_000),
     ):
         window._on_embedding_model_chosen(other)
     # The switch was explained and agreed to before anything changed.
@@ -412,6 +412,35 @@ def test_a_new_embedding_model_is_offered_and_everything_is_indexed_again(
     assert library.library is not None and library.library.embedder_changed
     (record,) = library.documents()
     assert record.status == DocumentStatus.READY
+    hits = library.library.search("When is the rent due?", k=3)
+    assert hits and hits[0].similarity is not None
+
+
+def test_an_embedding_model_that_cannot_serve_leaves_the_library_as_it_was(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    docs: Path,
+    templateless_model: Path,
+    no_modal_boxes: list[tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    window = make_window(with_library=True)
+    library = window._library
+    assert library is not None
+    with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
+        window.add_documents([make_pdf(docs / "lease.pdf", LEASE_PAGES)])
+    errors: list[str] = []
+    monkeypatch.setattr(
+        "desktop.ui.main_window.show_error", lambda _parent, message: errors.append(message)
+    )
+    # A chat model is not an embedding model: refused, and nothing changes.
+    with qtbot.waitSignal(library.embedder_switch_failed, timeout=60_000):
+        window._on_embedding_model_chosen(templateless_model)
+    assert errors and "chat model" in errors[0]
+    assert window.settings.documents.embedding_model == ""
+    (record,) = library.documents()
+    assert record.status == DocumentStatus.READY
+    assert library.library is not None
     hits = library.library.search("When is the rent due?", k=3)
     assert hits and hits[0].similarity is not None
 

@@ -246,3 +246,107 @@ def test_models_window_chooses_the_chat_model_for_the_main_window(
     assert window._engine.info is not None and window._engine.info.path == base_model
     assert window.settings.model.model_path == str(base_model)
     assert window.open_models() is manager  # one Models window, brought forward
+
+
+def test_the_chat_dialog_belongs_to_its_chat(qtbot: QtBot, make_window: WindowFactory) -> None:
+    from desktop.core.presets import ChatTuning
+
+    window = make_window()
+    _ask(qtbot, window, "One word.")
+    first = window.controller.current_conversation
+    dialog = window.open_chat_settings()
+    _type_into(qtbot, _spin(dialog, "temperature"), "1.5")
+    # Opening another chat closes the dialog: its values were for the first chat.
+    window.controller.new_conversation()
+    assert not dialog.isVisible()
+    assert window.controller.tuning == ChatTuning()
+    window.controller.open_conversation(first)
+    assert window.controller.tuning == ChatTuning()
+
+
+def test_a_chat_change_moves_only_what_was_changed(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    dialog = window.open_chat_settings()
+    # The global settings change while the chat's dialog is open …
+    global_dialog = window.open_settings()
+    _type_into(qtbot, _spin(global_dialog, "temperature"), "0.3")
+    _click(qtbot, global_dialog, QDialogButtonBox.StandardButton.Ok)
+    # … and the chat changes top-k only: its temperature keeps following the global one.
+    _type_into(qtbot, _spin(dialog, "top_k"), "50")
+    _click(qtbot, dialog, QDialogButtonBox.StandardButton.Ok)
+    assert dict(window.controller.tuning.overrides) == {"top_k": 50}
+    assert window.controller.chat_settings().generation.temperature == 0.3
+
+
+def test_a_theme_change_keeps_what_the_chat_chose(qtbot: QtBot, make_window: WindowFactory) -> None:
+    from desktop.core.presets import ChatTuning
+
+    window = make_window()
+    window.controller.set_tuning(ChatTuning("Creative"))
+    dialog = window.open_settings()
+    theme = dialog.editor("theme").editor_widgets()[0]
+    theme.setCurrentIndex(theme.findData("dark"))  # type: ignore[attr-defined]
+    _click(qtbot, dialog, QDialogButtonBox.StandardButton.Ok)
+    assert window.controller.tuning == ChatTuning("Creative")
+    assert window.tuning_button.text().startswith("Creative")
+
+
+def test_values_set_finer_than_shown_survive_an_apply(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window(min_p=0.025, top_p=0.333)
+    dialog = window.open_settings()
+    _type_into(qtbot, _spin(dialog, "max_tokens"), "64")
+    _click(qtbot, dialog, QDialogButtonBox.StandardButton.Ok)
+    assert window.settings.generation.min_p == 0.025
+    assert window.settings.generation.top_p == 0.333
+    assert window.settings.generation.max_tokens == 64
+
+
+def test_restore_defaults_leaves_the_model_files_alone(
+    qtbot: QtBot, make_window: WindowFactory, templateless_model: Path
+) -> None:
+    window = make_window()
+    with qtbot.waitSignal(window.loader.loaded, timeout=60_000):
+        window.load_model(templateless_model)
+    dialog = window.open_settings()
+    _click(qtbot, dialog, QDialogButtonBox.StandardButton.RestoreDefaults)
+    assert dialog.editor("model_path").value() == str(templateless_model)
+    dialog.reject()
+
+
+def test_clearing_the_chat_model_goes_back_to_the_starter_model(
+    qtbot: QtBot, make_window: WindowFactory, templateless_model: Path, starter_model: Path
+) -> None:
+    window = make_window()
+    with qtbot.waitSignal(window.loader.loaded, timeout=60_000):
+        window.load_model(templateless_model)
+    dialog = window.open_settings()
+    line = next(w for w in dialog.editor("model_path").editor_widgets() if isinstance(w, QLineEdit))
+    line.clear()
+    with qtbot.waitSignal(window.loader.loaded, timeout=60_000):
+        _click(qtbot, dialog, QDialogButtonBox.StandardButton.Ok)
+    assert window._engine.info is not None and window._engine.info.path == starter_model
+    assert window.settings.model.model_path == ""
+
+
+def test_model_settings_that_fail_to_load_are_put_back(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    from tests.core.test_engine import _write_gguf
+
+    window = make_window()
+    before = window.settings.model
+    # A header llama.cpp reads, of an architecture it cannot run: the load fails.
+    unknown = _write_gguf(tmp_path / "future-model.gguf", "futurearch")
+    dialog = window.open_settings()
+    line = next(w for w in dialog.editor("model_path").editor_widgets() if isinstance(w, QLineEdit))
+    line.setText(str(unknown))
+    _type_into(qtbot, _spin(dialog, "batch_size"), "256")
+    with qtbot.waitSignal(window.loader.failed, timeout=60_000):
+        _click(qtbot, dialog, QDialogButtonBox.StandardButton.Ok)
+    assert window.settings.model == before
+    assert load_settings(app_paths().settings_file).settings.model == before
+    assert "previous model settings were put back" in window.error_banner.label.text()

@@ -175,8 +175,46 @@ CREATE TABLE IF NOT EXISTS documents (
 _META_SCHEMA = "CREATE TABLE IF NOT EXISTS library_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
+class EmbedderMismatchError(Exception):
+    """The library was indexed with another embedding model; the message says what to do."""
+
+
+def embedder_identity(path: Path, dimensions: int) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return f"{path.name}|{dimensions}|{size}"
+
+
+def embedder_for(folder: Path, wanted: Path) -> tuple[Path, bool]:
+    """Which embedding model to open the library in ``folder`` with, and whether its vectors
+    may be rebuilt. The model the library was indexed with wins while its file exists, so a
+    settings file that lost its value (or a CLI run from elsewhere) keeps the vectors; only
+    when that file is gone is ``wanted`` used and the library indexed again."""
+    database = folder / "library.sqlite3"
+    if not database.is_file():
+        return wanted, True
+    try:
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            row = connection.execute(
+                "SELECT value FROM library_meta WHERE key = 'embedder_path'"
+            ).fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return wanted, False
+    if row is None:
+        return wanted, False
+    recorded = Path(row[0])
+    if recorded.is_file():
+        return recorded, False
+    return wanted, True
+
+
 class Library:
-    def __init__(self, folder: Path, embedder: Embedder) -> None:
+    def __init__(self, folder: Path, embedder: Embedder, rebuild_vectors: bool = False) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(folder / "library.sqlite3", check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -193,7 +231,11 @@ class Library:
         self.chunk_chars = TARGET_CHARS
         self.overlap_chars = OVERLAP_CHARS
         self._resume_interrupted()
-        self.embedder_changed = self._follow_embedder()
+        try:
+            self.embedder_changed = self._follow_embedder(rebuild_vectors)
+        except BaseException:
+            self._conn.close()
+            raise
 
     def configure(self, chunk_chars: int, overlap_chars: int, keyword_share: float) -> None:
         """Passage size for documents indexed from now on, and how keyword and meaning search
@@ -204,8 +246,9 @@ class Library:
         self.hybrid.vector_weight = 2.0 * (1.0 - keyword_share)
 
     def reindex_all(self) -> int:
-        """Queue every document for indexing again (after a change of passage size)."""
-        documents = self.documents()
+        """Queue every document that can be read again for indexing (after a change of
+        passage size); one whose file is gone or locked keeps the passages it has."""
+        documents = [d for d in self.documents() if self._can_index_again(d)]
         for document in documents:
             self.reindex(document.id)
         return len(documents)
@@ -395,37 +438,74 @@ class Library:
                 ),
             )
 
-    def _follow_embedder(self) -> bool:
-        """Vectors from another embedding model cannot be compared with this one's: when the
-        model changed since the library was indexed, the vectors go and every document is
-        queued to be indexed again. True when that happened."""
+    def _follow_embedder(self, rebuild: bool) -> bool:
+        """Vectors from another embedding model cannot be compared with this one's. When the
+        model differs from the one the library was indexed with, the vectors go and the
+        documents are queued to be indexed again, but only when the caller says so (the user
+        chose the new model, or the old one is gone): a settings file that lost its value must
+        never cost a library its vectors. True when the vectors were rebuilt."""
         info = self._embedder.info
         if info is None:
             return False
-        try:
-            size = info.path.stat().st_size
-        except OSError:
-            size = 0
-        identity = f"{info.path.name}|{info.dimensions}|{size}"
+        identity = embedder_identity(info.path, info.dimensions)
         with self._lock:
             row = self._conn.execute(
                 "SELECT value FROM library_meta WHERE key = 'embedder'"
             ).fetchone()
             changed = row is not None and row[0] != identity
+            recorded = self._conn.execute(
+                "SELECT value FROM library_meta WHERE key = 'embedder_path'"
+            ).fetchone()
+            # The same file written anew (a starter model converted again) has nothing older
+            # to go back to.
+            same_file = recorded is not None and recorded[0] == str(info.path.resolve())
+            if changed and not (rebuild or same_file):
+                raise EmbedderMismatchError(
+                    "This library was indexed with another embedding model "
+                    f"({str(row[0]).split('|')[0]}); choose that model again in Settings, "
+                    "or switch models in Settings to index the documents again."
+                )
             if changed:
                 log.info("embedding model changed (%s -> %s); indexing again", row[0], identity)
                 self.vectors.clear()
-                with self._conn:
-                    self._conn.execute(
-                        "UPDATE documents SET status = ?, message = ?",
-                        (DocumentStatus.QUEUED, "Indexing again for the new embedding model."),
-                    )
+                self._queue_for_new_vectors()
             with self._conn:
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO library_meta (key, value) VALUES ('embedder', ?)",
-                    (identity,),
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO library_meta (key, value) VALUES (?, ?)",
+                    [("embedder", identity), ("embedder_path", str(info.path.resolve()))],
                 )
         return changed
+
+    def _queue_for_new_vectors(self) -> None:
+        """Every document that can be read again is queued; one whose file is gone (or locked)
+        keeps its passages, found by keyword, and says why it has no vectors."""
+        for document in self.documents():
+            if self._can_index_again(document):
+                self._set_status(
+                    document.id,
+                    DocumentStatus.QUEUED,
+                    "Indexing again for the new embedding model.",
+                )
+            elif (
+                document.status == DocumentStatus.READY or document.status == DocumentStatus.MISSING
+            ):
+                self._update_if_present(
+                    document.id,
+                    message="Found by keywords only: its file could not be read again for the "
+                    "new embedding model.",
+                )
+
+    def _can_index_again(self, document: DocumentRecord) -> bool:
+        if document.status == DocumentStatus.MISSING or not document.path.is_file():
+            return False
+        return not self.needs_password(document) or self._password(document.id) is not None
+
+    def keep_passwords(self, other: Library) -> None:
+        """Passwords given this session to ``other`` (the same library opened before)."""
+        with other._lock:
+            passwords = dict(other._passwords)
+        with self._lock:
+            self._passwords.update(passwords)
 
     def _discard_chunks(self, document_id: str) -> None:
         with self._lock:

@@ -10,7 +10,8 @@ from desktop.core.gguf_file import GGUFInfo
 
 # llama.cpp's compute buffers and Folio's own share, measured loosely on small models.
 _OVERHEAD_BYTES = 300 * 1024 * 1024
-_GB = 1024**3
+# Decimal gigabytes, as file sizes are shown everywhere else (the Models window, file managers).
+_GB = 1000**3
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import logging
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
@@ -56,9 +57,13 @@ from desktop.ui.document_viewer import DocumentViewer, Passage
 from desktop.ui.errors import show_error
 from desktop.ui.library_pane import LibraryPane, dropped_paths
 from desktop.ui.library_service import LibraryService
-from desktop.ui.model_manager import ModelManager
-from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.workers import ModelLoader
+
+if TYPE_CHECKING:
+    # Built when first opened: their imports (the downloader's HTTP stack among them) would
+    # otherwise delay the window's first appearance.
+    from desktop.ui.model_manager import ModelManager
+    from desktop.ui.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
 
@@ -560,6 +565,8 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         """The global settings (every chat's defaults); applied without closing on Apply."""
+        from desktop.ui.settings_dialog import SettingsDialog
+
         if self._settings_dialog is not None:
             self._settings_dialog.raise_()
             self._settings_dialog.activateWindow()
@@ -579,6 +586,8 @@ class MainWindow(QMainWindow):
     def open_chat_settings(self) -> SettingsDialog:
         """This chat's own generation settings, on top of the global ones. One such dialog at
         a time, for the chat shown: opening another chat closes it."""
+        from desktop.ui.settings_dialog import SettingsDialog
+
         if self._chat_dialog is not None:
             self._chat_dialog.close()
         tuning = self.controller.tuning
@@ -786,6 +795,8 @@ class MainWindow(QMainWindow):
         self.controller.set_tuning(ChatTuning(self.controller.tuning.preset))
 
     def open_models(self) -> ModelManager:
+        from desktop.ui.model_manager import ModelManager
+
         if self._model_manager is not None:
             self._model_manager.show()
             self._model_manager.raise_()

@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Self
+from typing import TYPE_CHECKING, BinaryIO, Self
 
-from pypdf import PasswordType, PdfReader
-from pypdf.errors import DependencyError
+if TYPE_CHECKING:
+    # pypdf is imported when a PDF is first opened, not when the window starts (about a
+    # tenth of a second of start-up, measured by benchmarks/startup.py).
+    from pypdf import PdfReader
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +227,9 @@ def _open_pdf(path: Path, handle: BinaryIO, password: str | None) -> OpenedDocum
     if b"%PDF-" not in header:
         raise ExtractionError(Problem.NOT_A_DOCUMENT, _not_a_pdf_message(path, header))
     handle.seek(0)
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError
+
     try:
         with _quiet_pypdf():
             # The reader keeps the handle and seeks to each object when it is needed, so a large
@@ -264,6 +269,9 @@ def _open_pdf(path: Path, handle: BinaryIO, password: str | None) -> OpenedDocum
 
 
 def _unlock(reader: PdfReader, path: Path, password: str | None) -> None:
+    from pypdf import PasswordType
+    from pypdf.errors import DependencyError
+
     if reader.decrypt(password if password is not None else "") == PasswordType.NOT_DECRYPTED:
         if password is None:
             message = (

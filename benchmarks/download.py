@@ -14,7 +14,6 @@ import hashlib
 import http.server
 import json
 import shutil
-import statistics
 import tempfile
 import threading
 import time
@@ -22,6 +21,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import (
+    BenchResult,
+    ReferenceUnavailableError,
+    interleaved,
+    median,
+)
 from desktop.core.downloader import download
 from desktop.core.models import templateless_model_path
 
@@ -48,17 +53,12 @@ def _plain_copy(url: str, target: Path, hashed: bool = False) -> None:
                 digest.update(block)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+def run(rounds: int = 5, file: Path | None = None) -> BenchResult:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        source = args.file or templateless_model_path(root / "cache")
+        source = file or templateless_model_path(root / "cache")
         if source is None:
-            parser.error("no model file to serve; pass --file")
+            raise ReferenceUnavailableError("no model file to serve; pass --file")
         served = root / "served"
         served.mkdir()
         shutil.copyfile(source, served / source.name)
@@ -66,52 +66,64 @@ def main(argv: list[str] | None = None) -> int:
         size = (served / source.name).stat().st_size
         server, base = _serve(served)
         url = f"{base}/{source.name}"
-        folio_times: list[float] = []
-        plain_times: list[float] = []
-        hashed_times: list[float] = []
+        counter = iter(range(10 * rounds))
+
+        def folio() -> float:
+            folder = root / f"folio-{next(counter)}"
+            started = time.perf_counter()
+            download(url, folder, sha256=digest)
+            elapsed = time.perf_counter() - started
+            shutil.rmtree(folder)
+            return elapsed
+
+        def copy(hashed: bool) -> float:
+            target = root / f"copy-{next(counter)}.gguf"
+            started = time.perf_counter()
+            _plain_copy(url, target, hashed=hashed)
+            elapsed = time.perf_counter() - started
+            target.unlink()
+            return elapsed
+
         try:
-            for round_number in range(args.rounds):
-                folder = root / f"folio-{round_number}"
-                started = time.perf_counter()
-                download(url, folder, sha256=digest)
-                folio_times.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                _plain_copy(url, root / f"plain-{round_number}.gguf")
-                plain_times.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                _plain_copy(url, root / f"hashed-{round_number}.gguf", hashed=True)
-                hashed_times.append(time.perf_counter() - started)
-                shutil.rmtree(folder)
-                (root / f"plain-{round_number}.gguf").unlink()
-                (root / f"hashed-{round_number}.gguf").unlink()
+            folio_times, plain_times, hashed_times = interleaved(
+                rounds, folio, lambda: copy(False), lambda: copy(True)
+            )
         finally:
             server.shutdown()
-    folio = statistics.median(folio_times)
-    plain = statistics.median(plain_times)
-    hashed = statistics.median(hashed_times)
-    figures = {
+    folio_s, plain, hashed = median(folio_times), median(plain_times), median(hashed_times)
+    result = BenchResult("download")
+    result.figures = {
         "file_bytes": size,
-        "folio_s": round(folio, 3),
-        "plain_copy_s": round(plain, 3),
-        "hashed_copy_s": round(hashed, 3),
-        "folio_mb_per_s": round(size / folio / 1e6, 1),
+        "folio_mb_per_s": round(size / folio_s / 1e6, 1),
         "plain_copy_mb_per_s": round(size / plain / 1e6, 1),
         "hashed_copy_mb_per_s": round(size / hashed / 1e6, 1),
+        "rounds": rounds,
     }
-    ratios = {
-        "folio_vs_plain_copy": round(plain / folio, 3),
+    result.ratios = {
+        "folio_vs_plain_copy": plain / folio_s,
         # The fair reference: a copy that also computes the SHA-256 Folio has to check.
-        "folio_vs_hashed_copy": round(hashed / folio, 3),
+        "folio_vs_hashed_copy": hashed / folio_s,
     }
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", type=Path)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = run(args.rounds, args.file)
     if args.json:
-        result = {"benchmark": "download", "figures": figures, "ratios": ratios}
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result.to_json(), indent=2))
     else:
+        figures, ratios = result.figures, result.ratios
         print(
-            f"{size / 1e6:.0f} MB on loopback: Folio {figures['folio_mb_per_s']} MB/s (checked); "
-            f"plain copy {figures['plain_copy_mb_per_s']} MB/s, copy + SHA-256 "
+            f"{figures['file_bytes'] / 1e6:.0f} MB on loopback: Folio "
+            f"{figures['folio_mb_per_s']} MB/s (checked); plain copy "
+            f"{figures['plain_copy_mb_per_s']} MB/s, copy + SHA-256 "
             f"{figures['hashed_copy_mb_per_s']} MB/s; Folio vs copy + SHA-256 "
-            f"{ratios['folio_vs_hashed_copy']}"
+            f"{ratios['folio_vs_hashed_copy']:.3f}"
         )
     return 0
 

@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop import models_cli
 
     models_cli.add_parser(commands, _Parser)
+    from desktop import bench_cli
+
+    bench_cli.add_parser(commands, _Parser)
     return parser
 
 
@@ -146,6 +149,10 @@ def run_cli(argv: Sequence[str]) -> int:
             from desktop import config_cli
 
             return config_cli.run(args, paths)
+        if args.command == "bench":
+            from desktop import bench_cli
+
+            return bench_cli.run(args, paths)
         if args.command == "models":
             from desktop import models_cli
 

@@ -511,3 +511,37 @@ def test_words_every_document_uses_name_no_document(filings: HybridSearch) -> No
     assert filings.named_documents("What did the report say about the year?", names) == []
     # One document in scope: there is nothing to choose between.
     assert filings.named_documents("Acme results", names, documents=["acme-filing"]) == []
+
+
+def test_words_in_most_passages_are_left_out_without_changing_the_order() -> None:
+    # BM25 gives a word used by more than half the passages no weight; matching it anyway
+    # makes every search score the whole library.
+    connection = sqlite3.connect(":memory:")
+    index = KeywordIndex(connection)
+    chunks = [
+        Chunk(
+            f"c{n}",
+            f"d{n % 10}",
+            1,
+            1,
+            "1",
+            0,
+            10,
+            "",
+            f"Quarterly revenue note {n}."
+            + (" The turbine warranty lapses." if n % 97 == 0 else ""),
+            "",
+        )
+        for n in range(1200)
+    ]
+    index.add(chunks)
+    index.mark_embedded([chunk.id for chunk in chunks])
+    assert index._rankable(["revenue", "turbine"]) == ["turbine"]
+    found = index.search("revenue turbine", 20)
+    assert set(found) == {f"c{n}" for n in range(0, 1200, 97)}
+    # A question made only of common words still finds passages.
+    assert len(index.search("quarterly revenue", 5)) == 5
+    # Limited to some documents, the same holds.
+    limited = index.search("revenue turbine", 20, documents=["d0"])
+    assert limited and all(int(chunk_id[1:]) % 10 == 0 for chunk_id in limited)
+    connection.close()

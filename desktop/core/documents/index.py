@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from desktop.core.documents.chunking import Chunk
 log = logging.getLogger(__name__)
 
 RRF_K = 60
+# Below this many passages every search term is kept: a search is fast anyway.
+MIN_PASSAGES_TO_PRUNE = 1000
 # How many candidates each ranking contributes before fusion.
 CANDIDATES = 50
 REFERENCE_CANDIDATES = 10
@@ -72,6 +75,8 @@ CHUNK_SCHEMA = (
         tokenize='unicode61 remove_diacritics 2'
     )
     """,
+    # How many passages use each word: read to leave out words too common to rank by.
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row')",
     """
     CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
         INSERT INTO chunks_fts (rowid, context, text) VALUES (new.rowid, new.context, new.text);
@@ -192,11 +197,32 @@ class KeywordIndex:
         return ids
 
     def search(self, query: str, limit: int, documents: Sequence[str] | None = None) -> list[str]:
-        terms = query_terms(query)
+        terms = self._rankable(query_terms(query))
         if not terms:
             return []
         match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
         return self._ranked(match, limit, documents, query)
+
+    def _rankable(self, terms: list[str]) -> list[str]:
+        """The terms without those used by more than half of all passages. FTS5's BM25 gives
+        such a term no weight at all (its IDF is below zero and clamped), so it cannot change
+        the order; but matching it makes SQLite score nearly every passage, which at 100k
+        passages is most of a search's time. A question made only of such words keeps them."""
+        if len(terms) < 2:
+            return terms
+        passages = self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        if passages < MIN_PASSAGES_TO_PRUNE:
+            return terms
+        counts: dict[str, int] = {}
+        for term in terms:
+            # One term at a time: the vocabulary table looks an equality up directly, while
+            # an IN list would walk the whole vocabulary.
+            row = self._conn.execute(
+                "SELECT doc FROM chunks_vocab WHERE term = ?", (term,)
+            ).fetchone()
+            counts[term] = int(row[0]) if row else 0
+        kept = [term for term in terms if counts.get(term, 0) * 2 <= passages]
+        return kept or terms
 
     def search_references(
         self, query: str, limit: int, documents: Sequence[str] | None = None
@@ -211,17 +237,23 @@ class KeywordIndex:
     def _ranked(
         self, match: str, limit: int, documents: Sequence[str] | None, query: str
     ) -> list[str]:
+        # Ranked inside the full-text index first and joined to the passages only for the
+        # few kept: joining every match before the LIMIT costs as much again as ranking.
         sql = (
-            "SELECT c.id FROM chunks_fts JOIN chunks AS c ON c.rowid = chunks_fts.rowid"
+            "SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts"
             " WHERE chunks_fts MATCH ?"
         )
         parameters: list[Any] = [match]
         if documents is not None:
-            sql += f" AND c.document_id IN ({','.join('?' * len(documents))})"
+            sql += (
+                " AND rowid IN (SELECT rowid FROM chunks WHERE document_id IN"
+                f" ({','.join('?' * len(documents))}))"
+            )
             parameters.extend(documents)
         # The context (document, section) counts twice as much as a word in the passage.
         sql += " ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?"
         parameters.append(limit)
+        sql = f"SELECT c.id FROM ({sql}) AS ranked JOIN chunks AS c ON c.rowid = ranked.rowid"
         try:
             return [row[0] for row in self._conn.execute(sql, parameters)]
         except sqlite3.OperationalError:
@@ -440,8 +472,26 @@ class HybridSearch:
         return named if len(named) <= len(candidates) // 2 else []
 
     def _search(self, query: str, k: int, documents: Sequence[str] | None) -> list[SearchHit]:
+        # The two searches use different things (SQLite here, the embedder and Chroma there)
+        # and both release the GIL while they work, so they run side by side.
+        # A thread per search, not a pool: starting one costs microseconds against a search's
+        # milliseconds, and nothing is left running between searches.
+        found: list[list[tuple[str, float]]] = []
+        failed: list[BaseException] = []
+
+        def search_vectors() -> None:
+            try:
+                found.append(self._vectors.search(query, CANDIDATES, documents))
+            except BaseException as error:  # handed to the caller's thread below
+                failed.append(error)
+
+        vector_thread = threading.Thread(target=search_vectors, name="folio-vector-search")
+        vector_thread.start()
         keyword_ids = self._keywords.search(query, CANDIDATES, documents)
-        vector_hits = self._vectors.search(query, CANDIDATES, documents)
+        vector_thread.join()
+        if failed:
+            raise failed[0]
+        vector_hits = found[0]
         vector_ids = [chunk_id for chunk_id, _ in vector_hits]
         # Passages with a part the question names (“table II”) form a third ranking: a passage
         # found by its label and its words outranks one that is merely similar in both.

@@ -41,7 +41,7 @@ def open_library(paths: AppPaths) -> Iterator[Library]:
     try:
         embedder.load(path).result()
         library = Library(folder, embedder, rebuild_vectors=rebuild)
-        library.configure(documents.chunk_size, documents.chunk_overlap, documents.keyword_share)
+        library.configure(documents)
         try:
             yield library
         finally:

@@ -11,8 +11,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from desktop.core.config import load_settings
-from desktop.core.model_registry import ModelEntry, ModelImportError, import_model, scan
+from desktop.core.config import Settings, load_settings
+from desktop.core.model_registry import (
+    ModelEntry,
+    ModelImportError,
+    import_model,
+    known_model_files,
+    scan,
+)
 from desktop.core.paths import AppPaths
 
 if TYPE_CHECKING:
@@ -86,29 +92,22 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     )
 
 
-def _known_files(paths: AppPaths, model_path: str) -> list[Path]:
-    from desktop.core.embedder import STARTER_EMBEDDER_FILE
-    from desktop.core.models import starter_model_path
-
-    files = [starter_model_path(), paths.cache / "models" / STARTER_EMBEDDER_FILE]
-    if model_path:
-        chosen = Path(model_path).expanduser()
-        if not chosen.is_file():
-            print(
-                f"folio: warning: the chat model in the settings is not at {chosen}; "
-                "the window will use the starter model until you choose another",
-                file=sys.stderr,
-            )
-        files.append(chosen)
-    return [path for path in files if path is not None and path.is_file()]
+def _known_files(paths: AppPaths, settings: Settings) -> list[Path]:
+    model_path = settings.model.model_path
+    if model_path and not Path(model_path).expanduser().is_file():
+        print(
+            f"folio: warning: the chat model in the settings is not at "
+            f"{Path(model_path).expanduser()}; the window will use the starter model until you "
+            "choose another",
+            file=sys.stderr,
+        )
+    return known_model_files(paths.cache, [model_path, settings.documents.embedding_model])
 
 
 def _list(paths: AppPaths, as_json: bool) -> int:
     settings = load_settings(paths.settings_file).settings
     context = int(settings.value("context_length"))
-    models, unusable = scan(
-        paths.models, _known_files(paths, str(settings.value("model_path"))), context
-    )
+    models, unusable = scan(paths.models, _known_files(paths, settings), context)
     for problem in unusable:
         print(f"folio: warning: {problem.reason}", file=sys.stderr)
     if as_json:

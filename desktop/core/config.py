@@ -548,9 +548,14 @@ def save_settings(settings: Settings, path: Path) -> None:
         for spec_field in fields(group):
             lines.append(f"{spec_field.name} = {toml_value(getattr(group, spec_field.name))}")
         lines.append("")
+    write_text_atomically(path, "\n".join(lines))
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write beside ``path`` and rename, so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text("\n".join(lines), encoding="utf-8")
+    temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)
 
 

@@ -121,6 +121,19 @@ def describe(header: GGUFInfo, context: int, available: int | None = None) -> Mo
     )
 
 
+def known_model_files(
+    cache: Path, configured: Iterable[str], loaded: Path | None = None
+) -> list[Path]:
+    """The models outside the models folder that Folio knows of: the starter chat model, the
+    converted starter embedder, the configured files and the one loaded now, those present."""
+    from desktop.core.embedder import STARTER_EMBEDDER_FILE
+    from desktop.core.models import starter_model_path
+
+    files = [starter_model_path(), cache / "models" / STARTER_EMBEDDER_FILE, loaded]
+    files.extend(Path(path).expanduser() for path in configured if path)
+    return [path for path in files if path is not None and path.is_file()]
+
+
 def scan(
     folder: Path, extra: Iterable[Path] = (), context: int = 4096, available: int | None = None
 ) -> tuple[list[ModelEntry], list[UnusableFile]]:

@@ -25,6 +25,7 @@ from desktop.core.config import (
     coerce,
     toml_string,
     toml_value,
+    write_text_atomically,
 )
 
 log = logging.getLogger(__name__)
@@ -206,10 +207,7 @@ def save_user_presets(presets: Iterable[Preset], path: Path) -> None:
         for key, value in preset.values.items():
             lines.append(f"{key} = {toml_value(value)}")
         lines.append("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text("\n".join(lines), encoding="utf-8")
-    temporary.replace(path)
+    write_text_atomically(path, "\n".join(lines))
 
 
 def matching_preset(settings: Settings, presets: Iterable[Preset]) -> Preset | None:
@@ -271,18 +269,6 @@ class ChatTuning:
         except SettingError:
             log.warning("a chat's overrides no longer apply; using its preset alone")
             return base
-
-    def with_overrides(
-        self, chosen: Settings, defaults: Settings, presets: PresetLibrary
-    ) -> ChatTuning:
-        """This chat's tuning after the user set ``chosen``: only what differs from its base."""
-        base = self.base(defaults, presets)
-        overrides = {
-            key: chosen.value(key)
-            for key in GENERATION_KEYS
-            if chosen.value(key) != base.value(key)
-        }
-        return ChatTuning(self.preset, overrides)
 
     def with_changes(
         self,

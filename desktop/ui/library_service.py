@@ -104,9 +104,7 @@ class LibraryService(QObject):
         keyword/meaning balance for the next search."""
         self._document_settings = settings
         if self._library is not None:
-            self._library.configure(
-                settings.chunk_size, settings.chunk_overlap, settings.keyword_share
-            )
+            self._library.configure(settings)
 
     def reindex_all(self) -> None:
         self._jobs.submit(self._reindex_all).add_done_callback(self._on_changed)
@@ -226,8 +224,7 @@ class LibraryService(QObject):
         except BaseException:
             embedder.close()
             raise
-        settings = self._document_settings
-        library.configure(settings.chunk_size, settings.chunk_overlap, settings.keyword_share)
+        library.configure(self._document_settings)
         return embedder, library
 
     def _switch_embedder(self, embedder_path: Path | None) -> None:
@@ -263,10 +260,7 @@ class LibraryService(QObject):
                     raise
                 if old_library is not None:
                     library.keep_passwords(old_library)
-                settings = self._document_settings
-                library.configure(
-                    settings.chunk_size, settings.chunk_overlap, settings.keyword_share
-                )
+                library.configure(self._document_settings)
                 self._embedder, self._library = embedder, library
             if old_embedder is not None:
                 old_embedder.close()

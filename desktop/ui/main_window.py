@@ -44,6 +44,7 @@ from desktop.core.config import SPECS, ModelSettings, SettingError, Settings, sa
 from desktop.core.conversations import ConversationStore, Message
 from desktop.core.documents.library import AddResult, DocumentRecord
 from desktop.core.engine import ChatEngine, LoadOptions, ModelInfo
+from desktop.core.model_registry import known_model_files
 from desktop.core.models import STARTER_DISPLAY_NAME, is_starter_model, starter_model_path
 from desktop.core.paths import AppPaths
 from desktop.core.presets import ChatTuning, PresetLibrary
@@ -694,9 +695,9 @@ class MainWindow(QMainWindow):
 
     def _confirm_embedder_change(self, chosen: Settings) -> bool:
         library = self._library
-        if library is not None and library.library is not None and not library.documents():
-            return True
         count = len(library.documents()) if library is not None else 0
+        if count == 0 and library is not None and library.library is not None:
+            return True  # an open, empty library has nothing to index again
         documents = f"{count} document{'s' if count != 1 else ''}" if count else "documents"
         path = chosen.documents.embedding_model
         name = Path(path).name if path else "the built-in embedding model"
@@ -817,18 +818,9 @@ class MainWindow(QMainWindow):
         return manager
 
     def _known_model_files(self) -> list[Path]:
-        from desktop.core.embedder import STARTER_EMBEDDER_FILE
-
-        files = [starter_model_path(), self._paths.cache / "models" / STARTER_EMBEDDER_FILE]
-        for configured in (
-            self._settings.model.model_path,
-            self._settings.documents.embedding_model,
-        ):
-            if configured:
-                files.append(Path(configured).expanduser())
-        if self._engine.info is not None:
-            files.append(self._engine.info.path)
-        return [path for path in files if path is not None and path.is_file()]
+        loaded = self._engine.info.path if self._engine.info is not None else None
+        configured = (self._settings.model.model_path, self._settings.documents.embedding_model)
+        return known_model_files(self._paths.cache, configured, loaded)
 
     def _chat_model_path(self) -> Path | None:
         info = self._engine.info

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.core.config import DocumentSettings
 from desktop.core.documents.library import (
     AddResult,
     DocumentRecord,
@@ -789,7 +790,7 @@ def test_passage_size_applies_to_what_is_indexed_next(library: Library, docs: Pa
     )
     records = add_and_index(library, make_pdf(docs / "rules.pdf", [long_page]))
     default_chunks = count_chunks(library, records["rules.pdf"].id)
-    library.configure(chunk_chars=1500, overlap_chars=0, keyword_share=0.5)
+    library.configure(DocumentSettings(chunk_size=1500, chunk_overlap=0))
     assert library.reindex_all() == 1
     library.index_queued()
     larger_chunks = count_chunks(library, records["rules.pdf"].id)
@@ -806,11 +807,11 @@ def test_the_balance_moves_search_between_keywords_and_meaning(
         make_pdf(docs / "lease.pdf", LEASE_PAGES),
         make_pdf(docs / "report.pdf", REPORT_PAGES),
     )
-    library.configure(chunk_chars=600, overlap_chars=100, keyword_share=1.0)
+    library.configure(DocumentSettings(keyword_share=1.0))
     assert library.hybrid.vector_weight == 0.0
     # Keywords only: a question with none of the page's words finds nothing from it first.
     keyword_only = library.search("what does my landlord fix", k=3)
-    library.configure(chunk_chars=600, overlap_chars=100, keyword_share=0.0)
+    library.configure(DocumentSettings(keyword_share=0.0))
     assert library.hybrid.keyword_weight == 0.0
     meaning_only = library.search("who fixes things in my flat", k=3)
     assert meaning_only and meaning_only[0].document.name == "lease.pdf"

@@ -96,7 +96,7 @@ def test_a_chat_layers_its_preset_and_its_own_values_over_the_global_settings(
     assert used.generation.system_prompt == "Be brief."
 
     chosen = used.with_values({"temperature": 1.4})
-    tuned = creative.with_overrides(chosen, defaults, presets)
+    tuned = creative.with_changes("Creative", chosen, ["temperature"], defaults, presets)
     assert tuned.overrides == {"temperature": 1.4}
     assert tuned.apply(defaults, presets).generation.temperature == 1.4
     assert tuned.describe(presets) == "Creative · temperature 1.4"

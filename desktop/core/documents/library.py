@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from desktop.core.config import DocumentSettings
 from desktop.core.documents.chunking import OVERLAP_CHARS, TARGET_CHARS, Chunk
 from desktop.core.documents.extract import (
     SUPPORTED_SUFFIXES,
@@ -237,13 +238,13 @@ class Library:
             self._conn.close()
             raise
 
-    def configure(self, chunk_chars: int, overlap_chars: int, keyword_share: float) -> None:
+    def configure(self, settings: DocumentSettings) -> None:
         """Passage size for documents indexed from now on, and how keyword and meaning search
         are weighed (0: meaning only, 1: keywords only; 0.5 equal)."""
-        self.chunk_chars = chunk_chars
-        self.overlap_chars = min(overlap_chars, chunk_chars - 1)
-        self.hybrid.keyword_weight = 2.0 * keyword_share
-        self.hybrid.vector_weight = 2.0 * (1.0 - keyword_share)
+        self.chunk_chars = settings.chunk_size
+        self.overlap_chars = min(settings.chunk_overlap, settings.chunk_size - 1)
+        self.hybrid.keyword_weight = 2.0 * settings.keyword_share
+        self.hybrid.vector_weight = 2.0 * (1.0 - settings.keyword_share)
 
     def reindex_all(self) -> int:
         """Queue every document that can be read again for indexing (after a change of

@@ -135,6 +135,10 @@ class Embedder(OwnerThread):
                     n_ubatch=context,
                     n_threads=threads or physical_cores(),
                     n_threads_batch=threads or physical_cores(),
+                    # Off by default in the binding; on CPU it embeds MiniLM passages 24 %
+                    # faster (15.2 -> 18.8 per second on one core) with the same vectors
+                    # (cosine 0.9999999).
+                    flash_attn=True,
                     verbose=False,
                 )
             except (ValueError, RuntimeError, OSError) as exc:

@@ -109,3 +109,17 @@ def percentile(values: Sequence[float], share: float) -> float:
         return 0.0
     index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
     return float(ordered[index])
+
+
+def print_result(name: str, measure: Callable[[], BenchResult], as_json: bool) -> int:
+    """A benchmark's command line: its result as JSON, or why its reference could not run
+    (exit 4, never a ratio against nothing)."""
+    import json
+
+    try:
+        result = measure()
+    except ReferenceUnavailableError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 4
+    print(json.dumps(result.to_json(), indent=None if as_json else 2))
+    return 0

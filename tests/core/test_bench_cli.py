@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
 
-from benchmarks.common import BenchResult, Goal, percentile
+from benchmarks.common import BenchResult, Goal, ReferenceUnavailableError, percentile
+from desktop import bench_cli
 from desktop.cli import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,13 +23,20 @@ def test_an_unknown_benchmark_is_bad_input(capsys: pytest.CaptureFixture[str]) -
     assert "no benchmark called warp-speed" in capsys.readouterr().err
 
 
-def test_a_benchmark_not_built_yet_says_so_and_fails(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+def test_a_benchmark_without_its_reference_says_why_and_fails(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def run() -> BenchResult:
+        raise ReferenceUnavailableError("building llama-bench needs cmake")
+
+    stand_in = types.ModuleType("benchmarks.no_reference")
+    stand_in.run = run  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "benchmarks.no_reference", stand_in)
+    monkeypatch.setattr(bench_cli, "BENCHMARKS", (*bench_cli.BENCHMARKS, "no_reference"))
     out = tmp_path / "results"
-    assert run_cli(["bench", "generation", "--out", str(out)]) == 3
-    assert "not built yet, so not run: generation" in capsys.readouterr().err
-    assert not out.exists() or list(out.iterdir()) == []
+    assert run_cli(["bench", "no_reference", "--out", str(out)]) == 4
+    assert "no_reference not run: building llama-bench needs cmake" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
 
 
 def test_every_result_has_the_one_shape() -> None:

@@ -536,7 +536,7 @@ def test_words_in_most_passages_are_left_out_without_changing_the_order() -> Non
     ]
     index.add(chunks)
     index.mark_embedded([chunk.id for chunk in chunks])
-    assert index._rankable(["revenue", "turbine"]) == ["turbine"]
+    assert list(index._passage_counts(["revenue", "turbine"])[0]) == ["turbine"]
     found = index.search("revenue turbine", 20)
     assert set(found) == {f"c{n}" for n in range(0, 1200, 97)}
     # A question made only of common words still finds passages.
@@ -545,3 +545,61 @@ def test_words_in_most_passages_are_left_out_without_changing_the_order() -> Non
     limited = index.search("revenue turbine", 20, documents=["d0"])
     assert limited and all(int(chunk_id[1:]) % 10 == 0 for chunk_id in limited)
     connection.close()
+
+
+def _zipf_library(size: int) -> KeywordIndex:
+    """Passages of words with Zipf-like frequencies: a few everywhere, most rare."""
+    import random
+
+    rng = random.Random(5)
+    words = [f"w{rank}" for rank in range(3000)]
+    connection = sqlite3.connect(":memory:")
+    index = KeywordIndex(connection)
+    chunks = [
+        Chunk(
+            f"c{n}",
+            f"d{n % 7}",
+            1,
+            1,
+            "1",
+            0,
+            10,
+            "",
+            " ".join(words[int(len(words) ** rng.random()) - 1] for _ in range(40)),
+            f"Report {n % 7}",
+        )
+        for n in range(size)
+    ]
+    index.add(chunks)
+    return index
+
+
+def test_scoring_the_rarer_terms_first_gives_the_full_ranking() -> None:
+    index = _zipf_library(6000)
+    taken = 0
+    # Word w{r} is in about 1 - exp(-5 / r) of the passages: w8 in 46 %, w300 in 1.7 %.
+    questions = ("w12 w25 w600", "w15 w40 w900", "w8 w300 w1500", "w20 w50 w350 w1200")
+    for question in questions:
+        for documents in (None, ["d1", "d3"]):
+            counts, passages = index._passage_counts(question.split())
+            match = " OR ".join(f'"{term}"' for term in counts)
+            full = index._ranked(match, 30, documents, question)
+            first = index._ranked_by_rare_terms(match, counts, passages, 30, documents)
+            if first is not None:
+                taken += 1
+                assert first == full
+            assert index.search(question, 30, documents) == full
+    # The shortcut really ran for most of these questions (else this test proves nothing).
+    assert taken >= 4
+
+
+def test_when_common_terms_could_still_win_every_match_is_scored() -> None:
+    index = _zipf_library(6000)
+    counts, passages = index._passage_counts(["w6", "w9", "w2500"])
+    match = " OR ".join(f'"{term}"' for term in counts)
+    # The one rare word is in a dozen passages: more are wanted, so no shortcut.
+    assert counts["w2500"] < 30
+    assert index._ranked_by_rare_terms(match, counts, passages, 30, None) is None
+    found = index.search("w6 w9 w2500", 30)
+    assert len(found) == 30
+    assert found == index._ranked(match, 30, None, "w6 w9 w2500")

@@ -8,6 +8,7 @@ calibrate BM25 scores against cosine similarities.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import sqlite3
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 RRF_K = 60
 # Below this many passages every search term is kept: a search is fast anyway.
 MIN_PASSAGES_TO_PRUNE = 1000
+# Passages the rarer terms of a question may match for them to be scored first (or a twentieth
+# of the library, if more); FTS5's BM25 constants, for the bound on what common terms can add.
+RARE_TERM_PASSAGES = 2000
+BM25_K1 = 1.2
 # How many candidates each ranking contributes before fusion.
 CANDIDATES = 50
 REFERENCE_CANDIDATES = 10
@@ -89,6 +94,16 @@ CHUNK_SCHEMA = (
     END
     """,
 )
+
+
+def _any_of(terms: Sequence[str]) -> str:
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def _fts5_idf(passages: int, matching: int) -> float:
+    """IDF as FTS5's bm25() computes it: log((N - n + 0.5) / (n + 0.5)), at least 1e-6."""
+    idf = math.log((passages - matching + 0.5) / (matching + 0.5))
+    return idf if idf > 0 else 1e-6
 
 
 @dataclass(frozen=True)
@@ -197,22 +212,28 @@ class KeywordIndex:
         return ids
 
     def search(self, query: str, limit: int, documents: Sequence[str] | None = None) -> list[str]:
-        terms = self._rankable(query_terms(query))
+        counts, passages = self._passage_counts(query_terms(query))
+        terms = list(counts)
         if not terms:
             return []
-        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        match = _any_of(terms)
+        first = self._ranked_by_rare_terms(match, counts, passages, limit, documents)
+        if first is not None:
+            return first
         return self._ranked(match, limit, documents, query)
 
-    def _rankable(self, terms: list[str]) -> list[str]:
-        """The terms without those used by more than half of all passages. FTS5's BM25 gives
-        such a term no weight at all (its IDF is below zero and clamped), so it cannot change
-        the order; but matching it makes SQLite score nearly every passage, which at 100k
-        passages is most of a search's time. A question made only of such words keeps them."""
+    def _passage_counts(self, terms: list[str]) -> tuple[dict[str, int], int]:
+        """How many passages use each term, without the terms used by more than half of all
+        passages; and how many passages there are. FTS5's BM25 gives such a term no weight at
+        all (its IDF is below zero and clamped), so it cannot change the order; but matching it
+        makes SQLite score nearly every passage, which at 100k passages is most of a search's
+        time. A question made only of such words keeps them. Counts are -1 when not read
+        (small libraries, one-word questions)."""
         if len(terms) < 2:
-            return terms
-        passages = self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            return dict.fromkeys(terms, -1), 0
+        passages = int(self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
         if passages < MIN_PASSAGES_TO_PRUNE:
-            return terms
+            return dict.fromkeys(terms, -1), passages
         counts: dict[str, int] = {}
         for term in terms:
             # One term at a time: the vocabulary table looks an equality up directly, while
@@ -221,8 +242,74 @@ class KeywordIndex:
                 "SELECT doc FROM chunks_vocab WHERE term = ?", (term,)
             ).fetchone()
             counts[term] = int(row[0]) if row else 0
-        kept = [term for term in terms if counts.get(term, 0) * 2 <= passages]
-        return kept or terms
+        kept = {term: count for term, count in counts.items() if count * 2 <= passages}
+        return (kept or counts), passages
+
+    def _ranked_by_rare_terms(
+        self,
+        match: str,
+        counts: Mapping[str, int],
+        passages: int,
+        limit: int,
+        documents: Sequence[str] | None,
+    ) -> list[str] | None:
+        """The same ranking as scoring every match, when the question's rarer terms settle it.
+
+        Scoring is what costs: a common term can match half the library. So the passages with
+        at least one of the rarer terms are scored first (with every term of the question, as
+        the full search would). A passage with none of them can score at most what the common
+        terms could give at unbounded frequency: the sum of their IDF × (k1 + 1) in FTS5's
+        BM25. If the last of the ``limit`` best already scores above that, no other passage
+        can enter, and this is the answer; otherwise None, and every match is scored.
+        """
+        if passages <= 0 or any(count < 0 for count in counts.values()):
+            return None
+        by_rarity = sorted(counts, key=lambda term: counts[term])
+        budget = max(RARE_TERM_PASSAGES, passages // 20)
+        rare: list[str] = []
+        covered = 0
+        for term in by_rarity:
+            if covered + counts[term] > budget:
+                break
+            rare.append(term)
+            covered += counts[term]
+        common = by_rarity[len(rare) :]
+        if not rare or not common:
+            return None
+        bound = sum(_fts5_idf(passages, counts[term]) for term in common) * (BM25_K1 + 1)
+        scored = self._scored(match, limit, documents, within=_any_of(rare))
+        if len(scored) < limit or -scored[-1][1] <= bound * (1 + 1e-9):
+            return None
+        return [chunk_id for chunk_id, _ in scored]
+
+    def _scored(
+        self, match: str, limit: int, documents: Sequence[str] | None, within: str
+    ) -> list[tuple[str, float]]:
+        # "+rowid" keeps FTS5 from taking the IN list itself, which would look every one of
+        # its rows up in the index again instead of filtering the matches it walks anyway.
+        sql = (
+            "SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts"
+            " WHERE chunks_fts MATCH ?"
+            " AND +rowid IN (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)"
+        )
+        parameters: list[Any] = [match, within]
+        if documents is not None:
+            sql += (
+                " AND rowid IN (SELECT rowid FROM chunks WHERE document_id IN"
+                f" ({','.join('?' * len(documents))}))"
+            )
+            parameters.extend(documents)
+        sql += " ORDER BY score LIMIT ?"
+        parameters.append(limit)
+        sql = (
+            f"SELECT c.id, ranked.score FROM ({sql}) AS ranked"
+            " JOIN chunks AS c ON c.rowid = ranked.rowid ORDER BY ranked.score"
+        )
+        try:
+            return [(row[0], float(row[1])) for row in self._conn.execute(sql, parameters)]
+        except sqlite3.OperationalError:
+            log.exception("keyword search failed for %r", match)
+            return []
 
     def search_references(
         self, query: str, limit: int, documents: Sequence[str] | None = None

@@ -116,7 +116,6 @@ def _vendored_source(folder: Path, log: bool) -> Path:
                     "--no-deps",
                     "--no-binary",
                     ":all:",
-                    "--no-build-isolation",
                     "-d",
                     scratch,
                     f"llama-cpp-python=={version}",
@@ -127,9 +126,10 @@ def _vendored_source(folder: Path, log: bool) -> Path:
             )
             archives = sorted(Path(scratch).glob("llama_cpp_python-*.tar.gz"))
             if fetched.returncode != 0 or not archives:
+                tail = "\n".join(fetched.stderr.splitlines()[-5:])
                 raise ReferenceUnavailableError(
                     f"could not fetch the llama-cpp-python {version} source to build llama-bench "
-                    "(set FOLIO_LLAMA_CPP_SDIST to a downloaded sdist)"
+                    f"(set FOLIO_LLAMA_CPP_SDIST to a downloaded sdist):\n{tail}"
                 )
             archive = archives[0]
         prefix = f"llama_cpp_python-{version}/vendor/llama.cpp/"

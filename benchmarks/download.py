@@ -15,6 +15,7 @@ import http.server
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -120,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = run(args.rounds, args.file)
+    try:
+        result = run(args.rounds, args.file)
+    except ReferenceUnavailableError as exc:
+        print(f"download: {exc}", file=sys.stderr)
+        return 4
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:

@@ -138,7 +138,10 @@ def _vendored_source(folder: Path, log: bool) -> Path:
             members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
             if not members:
                 raise ReferenceUnavailableError(f"{archive.name} has no vendored llama.cpp")
-            tar.extractall(unpacked, members=members, filter="data")
+            try:
+                tar.extractall(unpacked, members=members, filter="data")
+            except TypeError:  # Python before 3.11.4 has no extraction filters
+                tar.extractall(unpacked, members=members)
         (unpacked / prefix).rename(source)
     return source
 

@@ -93,20 +93,22 @@ class SparsePenalties:
         candidates = candidates_pointer.contents
         data = candidates.data
         size = candidates.size
+        # At the head of the chain llama.cpp lists the whole vocabulary in id order, so a
+        # word's entry is at its id; a shortened list takes one pass for the words not there.
+        missed: set[int] = set()
         for token in self._counts:
-            # At the head of the chain llama.cpp lists the whole vocabulary in id order.
-            if token < size and data[token].id == token:
+            if token < size:
                 entry = data[token]
-                entry.logit = self._penalised(token, entry.logit)
-            else:
-                self._apply_by_search(data, size, token)
+                if entry.id == token:
+                    entry.logit = self._penalised(token, entry.logit)
+                    continue
+            missed.add(token)
+        if missed:
+            for index in range(size):
+                entry = data[index]
+                if entry.id in missed:
+                    entry.logit = self._penalised(entry.id, entry.logit)
         candidates.sorted = False
-
-    def _apply_by_search(self, data: Any, size: int, token: int) -> None:
-        for index in range(size):
-            if data[index].id == token:
-                data[index].logit = self._penalised(token, data[index].logit)
-                return
 
 
 def build_sampler(

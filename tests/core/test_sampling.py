@@ -29,6 +29,35 @@ def test_only_the_last_n_generated_tokens_count() -> None:
     assert penalties.penalise({1: 4.0, 2: 4.0, 3: 4.0}) == {1: 4.0, 2: 2.0, 3: 2.0}
 
 
+def _candidates(ids: list[int], logits: list[float]) -> tuple[object, object]:
+    import ctypes
+
+    import llama_cpp
+
+    data = (llama_cpp.llama_token_data * len(ids))(
+        *(
+            llama_cpp.llama_token_data(token, logit, 0.0)
+            for token, logit in zip(ids, logits, strict=True)
+        )
+    )
+    array = llama_cpp.llama_token_data_array(data, len(ids), -1, True)
+    return data, ctypes.pointer(array)
+
+
+@pytest.mark.parametrize("ids", [[0, 1, 2, 3], [3, 0, 2]])
+def test_the_stage_finds_repeated_words_in_the_whole_list_or_a_shortened_one(
+    ids: list[int],
+) -> None:
+    penalties = SparsePenalties(last_n=8, repeat=2.0, frequency=0.0, presence=0.0)
+    penalties.accept(2)
+    penalties.accept(3)
+    data, pointer = _candidates(ids, [4.0] * len(ids))
+    penalties._apply(None, pointer)
+    logits = {entry.id: entry.logit for entry in data}  # type: ignore[attr-defined]
+    assert logits == {token: 2.0 if token in (2, 3) else 4.0 for token in ids}
+    assert not pointer.contents.sorted  # type: ignore[attr-defined]
+
+
 def test_neutral_penalties_leave_the_stage_out() -> None:
     assert SparsePenalties(64, 1.0, 0.0, 0.0).disabled
     assert SparsePenalties(0, 1.3, 0.0, 0.0).disabled

@@ -29,8 +29,8 @@ from benchmarks.common import (
     interleaved,
     median,
 )
-from desktop.core.downloader import download
-from desktop.core.models import templateless_model_path
+from desktop.core.models.download import download
+from desktop.core.models.starter import templateless_model_path
 
 
 def _serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:

@@ -34,7 +34,8 @@ from benchmarks.common import (
 )
 from desktop.core.documents.chunking import embedding_text
 from desktop.core.documents.library import Library
-from desktop.core.embedder import Embedder, starter_embedder_path
+from desktop.core.embedding.embedder import Embedder
+from desktop.core.embedding.starter import starter_embedder_path
 
 SPEEDUP_GOAL = 5.0
 THREADS = 1

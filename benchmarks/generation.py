@@ -23,15 +23,10 @@ from typing import Any
 
 from benchmarks.common import BenchResult, Goal, ReferenceUnavailableError, median, print_result
 from benchmarks.llama_bench import llama_bench_path, run_llama_bench
-from desktop.core.engine import (
-    ChatEngine,
-    ChatRequest,
-    GenerationResult,
-    LoadOptions,
-    SamplingParams,
-    default_threads,
-)
-from desktop.core.models import starter_model_path, templateless_model_path
+from desktop.core.llm.engine import ChatEngine, ChatRequest, GenerationResult
+from desktop.core.models.starter import starter_model_path, templateless_model_path
+from desktop.core.platform import default_threads
+from desktop.core.settings.schema import GenerationSettings, ModelSettings
 
 RATIO_GOAL = 0.95
 PROMPT_TOKENS = 512
@@ -63,7 +58,7 @@ def long_question(engine: ChatEngine, tokens: int) -> str:
 def folio_run(
     engine: ChatEngine, question: str, max_tokens: int, seed: int = 1234
 ) -> GenerationResult:
-    params = replace(SamplingParams(), max_tokens=max_tokens, seed=seed)
+    params = replace(GenerationSettings(), max_tokens=max_tokens, seed=seed)
     stream = engine.stream(ChatRequest(question, params=params), threading.Event())
     for _text in stream:
         pass
@@ -93,7 +88,7 @@ def folio_decode(engine: ChatEngine, tokens: int) -> tuple[float, int]:
 def bench_model(binary: Path, model: Path, rounds: int, threads: int) -> dict[str, Any]:
     engine = ChatEngine()
     try:
-        options = LoadOptions(context_length=CONTEXT, threads=threads, batch_size=PROMPT_TOKENS)
+        options = ModelSettings(context_length=CONTEXT, threads=threads, batch_size=PROMPT_TOKENS)
         engine.load(model, options).result()
         question = long_question(engine, PROMPT_TOKENS)
         warm = folio_run(engine, question, 1)

@@ -35,10 +35,12 @@ from benchmarks.common import (
 )
 from desktop.core.documents.chunking import chunk_pages, embedding_text
 from desktop.core.documents.extract import open_document
-from desktop.core.documents.index import VectorIndex
-from desktop.core.documents.library import IndexProgress, Library
-from desktop.core.embedder import Embedder, starter_embedder_path
-from desktop.core.engine import physical_cores
+from desktop.core.documents.library import Library
+from desktop.core.documents.records import IndexProgress
+from desktop.core.documents.vector_index import VectorIndex
+from desktop.core.embedding.embedder import Embedder
+from desktop.core.embedding.starter import starter_embedder_path
+from desktop.core.platform import physical_cores
 
 CEILING_BATCH = 48
 SAMPLE_PAGES = 160

@@ -25,8 +25,11 @@ import numpy as np
 
 from benchmarks.common import BenchResult, Goal, median, percentile
 from desktop.core.documents.chunking import Chunk
-from desktop.core.documents.index import HybridSearch, KeywordIndex, VectorIndex
-from desktop.core.embedder import Embedder, starter_embedder_path
+from desktop.core.documents.keyword_index import KeywordIndex
+from desktop.core.documents.search import HybridSearch
+from desktop.core.documents.vector_index import VectorIndex
+from desktop.core.embedding.embedder import Embedder
+from desktop.core.embedding.starter import starter_embedder_path
 
 WORDS = [
     "revenue",

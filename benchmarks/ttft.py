@@ -30,18 +30,14 @@ from benchmarks.common import (
     print_result,
 )
 from benchmarks.llama_bench import llama_bench_path, run_llama_bench
-from desktop.core.config import Settings
+from desktop.core.chat.rag import ground_in_library
 from desktop.core.documents.library import Library
-from desktop.core.embedder import Embedder, starter_embedder_path
-from desktop.core.engine import (
-    ChatEngine,
-    ChatRequest,
-    LoadOptions,
-    SamplingParams,
-    default_threads,
-)
-from desktop.core.models import starter_model_path
-from desktop.core.rag import ground_in_library
+from desktop.core.embedding.embedder import Embedder
+from desktop.core.embedding.starter import starter_embedder_path
+from desktop.core.llm.engine import ChatEngine, ChatRequest
+from desktop.core.models.starter import starter_model_path
+from desktop.core.platform import default_threads
+from desktop.core.settings.schema import ModelSettings, Settings
 
 OVERHEAD_GOAL = 0.10
 PROMPT_BUDGET = 1800
@@ -72,7 +68,7 @@ def first_token_seconds(
     )
     searched = time.perf_counter() - started
     # A fixed seed starts from a clean cache, so every round pays the whole prefill.
-    params = replace(SamplingParams.from_settings(settings.generation), max_tokens=1, seed=7)
+    params = replace(settings.generation, max_tokens=1, seed=7)
     request = ChatRequest(grounded.prompt, system_prompt=grounded.system_prompt, params=params)
     result = engine.generate(request, threading.Event()).result()
     return time.perf_counter() - started, result.prompt_tokens, searched
@@ -100,7 +96,7 @@ def run(rounds: int = 3, pdf: Path = DEFAULT_PDF) -> BenchResult:
             embedder.load(starter_embedder_path(Path(scratch) / "cache")).result()
             engine.load(
                 model,
-                LoadOptions(
+                ModelSettings(
                     context_length=settings.model.context_length,
                     threads=threads,
                     batch_size=batch,

@@ -49,10 +49,10 @@ def child(report: Path, pdfs: list[Path]) -> int:
     from PySide6.QtCore import QObject, Qt, QTimer, Slot
     from PySide6.QtWidgets import QApplication
 
-    from desktop.core.config import Settings
-    from desktop.core.conversations import ConversationStore
-    from desktop.core.engine import ChatEngine
+    from desktop.core.chat.store import ConversationStore
+    from desktop.core.llm.engine import ChatEngine
     from desktop.core.paths import app_paths
+    from desktop.core.settings.schema import Settings
     from desktop.ui.appearance import apply_appearance
     from desktop.ui.application import configure_application
     from desktop.ui.library_service import LibraryService

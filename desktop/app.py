@@ -12,7 +12,7 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments:
-        from desktop.cli import run_cli
+        from desktop.cli.main import run_cli
 
         return run_cli(arguments)
     from desktop.ui.application import run_gui

@@ -17,9 +17,11 @@ import pytest
 # Must be set before any Qt import: tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from desktop.core.embedder import Embedder, starter_embedder_path
-from desktop.core.engine import ChatEngine, LoadOptions
-from desktop.core.models import starter_model_path, templateless_model_path
+from desktop.core.embedding.embedder import Embedder
+from desktop.core.embedding.starter import starter_embedder_path
+from desktop.core.llm.engine import ChatEngine
+from desktop.core.models.starter import starter_model_path, templateless_model_path
+from desktop.core.settings.schema import ModelSettings
 
 
 @pytest.fixture(autouse=True)
@@ -124,7 +126,7 @@ def templateless_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def starter_engine(starter_model: Path) -> Iterator[ChatEngine]:
     """One engine with the starter model for the whole run (loading is the slow part)."""
     engine = ChatEngine()
-    engine.load(starter_model, LoadOptions(context_length=2048)).result()
+    engine.load(starter_model, ModelSettings(context_length=2048)).result()
     yield engine
     engine.close()
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-from desktop.core.config import AppearanceSettings
+from desktop.core.settings.schema import AppearanceSettings
 
 LIGHT: dict[str, str] = {
     "base": "#ffffff",

@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 from desktop import APP_NAME, __version__
-from desktop.core.config import AppearanceSettings, LoadReport, load_settings, save_settings
-from desktop.core.conversations import ConversationStore
-from desktop.core.engine import ChatEngine
+from desktop.core.chat.store import ConversationStore
+from desktop.core.llm.engine import ChatEngine
 from desktop.core.logs import setup_logging
 from desktop.core.paths import AppPaths, app_paths
+from desktop.core.settings.schema import AppearanceSettings
+from desktop.core.settings.store import LoadReport, load_settings, save_settings
 
 log = logging.getLogger(__name__)
 # Set by the startup benchmark only (desktop/ui/startup_probe.py).

@@ -14,28 +14,22 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
-from desktop.core.config import Settings
-from desktop.core.conversations import (
-    ConversationStore,
-    Message,
-    MessageStatus,
-    Role,
-    prompt_history,
-)
-from desktop.core.engine import (
-    ChatEngine,
-    ChatRequest,
-    GenerationResult,
-    NoModelError,
-    SamplingParams,
-)
-from desktop.core.presets import ChatTuning, PresetLibrary, describe_sampling
-from desktop.core.rag import (
+from desktop.core.chat.messages import Message, MessageStatus, Role, prompt_history
+from desktop.core.chat.rag import (
     NOT_IN_LIBRARY,
     GroundedQuestion,
     SourceRef,
     source_budget,
 )
+from desktop.core.chat.store import ConversationStore
+from desktop.core.errors import NoModelError
+from desktop.core.llm.engine import (
+    ChatEngine,
+    ChatRequest,
+    GenerationResult,
+)
+from desktop.core.settings.presets import ChatTuning, PresetLibrary, describe_sampling
+from desktop.core.settings.schema import Settings
 from desktop.ui.library_service import LibraryService
 from desktop.ui.workers import GenerationBridge
 
@@ -397,7 +391,7 @@ class ChatController(QObject):
                 question=prompt,
                 history=tuple(prompt_history(earlier)),
                 system_prompt=system_prompt,
-                params=SamplingParams.from_settings(settings.generation),
+                params=settings.generation,
             )
         )
 

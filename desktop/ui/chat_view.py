@@ -26,9 +26,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from desktop.core.conversations import Message, MessageStatus, Role, describe_stats
-from desktop.core.markdown_render import plain_to_html, render_markdown
-from desktop.core.rag import (
+from desktop.core.chat.markdown import plain_to_html, render_markdown
+from desktop.core.chat.messages import Message, MessageStatus, Role, describe_stats
+from desktop.core.chat.rag import (
     SourceRef,
     cited_numbers,
     linkify_citations,

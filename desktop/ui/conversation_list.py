@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.conversations import ConversationStore, ConversationSummary
+from desktop.core.chat.messages import ConversationSummary
+from desktop.core.chat.store import ConversationStore
 from desktop.ui.appearance import colors
 
 ConversationIdRole = Qt.ItemDataRole.UserRole + 1

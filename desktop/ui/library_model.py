@@ -12,7 +12,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from desktop.core.documents.library import DocumentRecord, DocumentStatus, IndexProgress
+from desktop.core.documents.records import DocumentRecord, DocumentStatus, IndexProgress
 from desktop.ui.appearance import colors
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1

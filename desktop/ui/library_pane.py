@@ -35,12 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.documents.library import (
-    AddResult,
-    DocumentRecord,
-    DocumentStatus,
-    IndexProgress,
-)
+from desktop.core.documents.records import AddResult, DocumentRecord, DocumentStatus, IndexProgress
 from desktop.ui.appearance import colors
 from desktop.ui.library_model import RECORD_ROLE, SORT_ROLE, DocumentTableModel
 from desktop.ui.library_service import LibraryService
@@ -445,8 +440,7 @@ class LibraryPane(QWidget):
     @Slot(QModelIndex)
     def _on_double_clicked(self, index: QModelIndex) -> None:
         record = self.proxy.data(index, RECORD_ROLE)
-        library = self._service.library
-        if library is not None and library.needs_password(record):
+        if record.needs_password:
             self._on_password_requested()
             return
         self.open_requested.emit(record)
@@ -473,10 +467,7 @@ class LibraryPane(QWidget):
         self.reveal_action.setEnabled(len(records) == 1 and bool(present))
         self.reindex_action.setEnabled(bool(present))
         self.remove_action.setEnabled(bool(records))
-        library = self._service.library
-        self.password_action.setEnabled(
-            len(present) == 1 and library is not None and library.needs_password(present[0])
-        )
+        self.password_action.setEnabled(len(present) == 1 and present[0].needs_password)
 
     @Slot()
     def _on_open_selected(self) -> None:

@@ -18,24 +18,26 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.core.config import DocumentSettings
-from desktop.core.documents.library import (
-    AddResult,
-    DocumentRecord,
-    DocumentStatus,
-    IndexControl,
-    IndexProgress,
-    Library,
-    embedder_for,
-)
-from desktop.core.embedder import Embedder, check_embedding_model_file, starter_embedder_path
-from desktop.core.paths import AppPaths
-from desktop.core.rag import (
+from desktop.core.chat.rag import (
     RELEVANCE_THRESHOLD,
     SOURCES_PER_ANSWER,
     GroundedQuestion,
     ground_in_library,
 )
+from desktop.core.documents.library import Library, embedder_for
+from desktop.core.documents.records import (
+    AddOutcome,
+    AddResult,
+    DocumentRecord,
+    DocumentStatus,
+    IndexControl,
+    IndexProgress,
+)
+from desktop.core.embedding.embedder import Embedder
+from desktop.core.embedding.starter import starter_embedder_path
+from desktop.core.models.checks import check_embedding_model_file
+from desktop.core.paths import AppPaths
+from desktop.core.settings.schema import DocumentSettings
 
 log = logging.getLogger(__name__)
 
@@ -356,7 +358,7 @@ class LibraryService(QObject):
         if error is not None:
             log.error("adding documents failed", exc_info=error)
             self.files_added.emit(
-                [AddResult(Path(), None, "failed", f"Adding failed: {_describe(error)}")]
+                [AddResult(Path(), None, AddOutcome.FAILED, f"Adding failed: {_describe(error)}")]
             )
             return
         self.files_added.emit(future.result())

@@ -40,15 +40,23 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
-from desktop.core.config import SPECS, ModelSettings, SettingError, Settings, save_settings
-from desktop.core.conversations import ConversationStore, Message
-from desktop.core.documents.library import AddResult, DocumentRecord
-from desktop.core.engine import ChatEngine, LoadOptions, ModelInfo
-from desktop.core.model_registry import known_model_files
-from desktop.core.models import STARTER_DISPLAY_NAME, is_starter_model, starter_model_path
+from desktop.core.chat.messages import Message
+from desktop.core.chat.rag import SourceRef
+from desktop.core.chat.store import ConversationStore
+from desktop.core.documents.records import AddResult, DocumentRecord
+from desktop.core.llm.engine import ChatEngine, ModelInfo
+from desktop.core.models.registry import known_model_files
+from desktop.core.models.starter import (
+    STARTER_DISPLAY_NAME,
+    is_starter_embedder,
+    is_starter_model,
+    starter_embedder_target,
+    starter_model_path,
+)
 from desktop.core.paths import AppPaths
-from desktop.core.presets import ChatTuning, PresetLibrary
-from desktop.core.rag import SourceRef
+from desktop.core.settings.presets import ChatTuning, PresetLibrary
+from desktop.core.settings.schema import SPECS, ModelSettings, SettingError, Settings
+from desktop.core.settings.store import save_settings
 from desktop.ui.appearance import apply_appearance
 from desktop.ui.chat_controller import ChatController, DocumentScope
 from desktop.ui.chat_view import ChatView
@@ -484,7 +492,7 @@ class MainWindow(QMainWindow):
         self._loading_path = path
         self.model_label.setText(f"Loading {path.stem}…")
         self._set_busy(self.controller.busy)
-        self.loader.load(path, LoadOptions.from_settings(self._settings.model))
+        self.loader.load(path, self._settings.model)
 
     @Slot(object)
     def _on_model_loaded(self, info: ModelInfo) -> None:
@@ -827,12 +835,10 @@ class MainWindow(QMainWindow):
         return info.path if info is not None else None
 
     def _embedding_model_path(self) -> Path | None:
-        from desktop.core.embedder import STARTER_EMBEDDER_FILE
-
         configured = self._settings.documents.embedding_model
         if configured:
             return Path(configured).expanduser()
-        return self._paths.cache / "models" / STARTER_EMBEDDER_FILE
+        return starter_embedder_target(self._paths.cache)
 
     @Slot(object)
     def _on_chat_model_chosen(self, path: Path) -> None:
@@ -840,9 +846,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_embedding_model_chosen(self, path: Path) -> None:
-        from desktop.core.embedder import STARTER_EMBEDDER_FILE
-
-        chosen = "" if path.name == STARTER_EMBEDDER_FILE else str(path)
+        chosen = "" if is_starter_embedder(path) else str(path)
         if chosen != self._settings.documents.embedding_model:
             edited = self._settings.with_values({"embedding_model": chosen})
             self._on_settings_applied(edited, ["embedding_model"])

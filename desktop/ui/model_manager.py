@@ -74,16 +74,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.downloader import (
-    CatalogEntry,
-    CatalogError,
+from desktop.core.models.catalog import CatalogEntry, CatalogError, load_catalog
+from desktop.core.models.download import (
     DownloadError,
     DownloadPaused,
     DownloadProgress,
     download,
-    load_catalog,
 )
-from desktop.core.model_registry import (
+from desktop.core.models.registry import (
     Fit,
     ModelDeleteError,
     ModelEntry,
@@ -93,7 +91,7 @@ from desktop.core.model_registry import (
     import_model,
     scan,
 )
-from desktop.core.models import is_starter_model
+from desktop.core.models.starter import is_starter_model
 from desktop.ui.appearance import colors
 from desktop.ui.errors import show_error
 

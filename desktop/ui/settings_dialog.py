@@ -41,7 +41,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.config import (
+from desktop.core.errors import ModelLoadError
+from desktop.core.models.checks import check_chat_model_file, check_embedding_model_file
+from desktop.core.settings.presets import Preset, PresetError, PresetLibrary, matching_preset
+from desktop.core.settings.schema import (
     GENERATION,
     GROUP_TITLES,
     GROUPS,
@@ -51,9 +54,6 @@ from desktop.core.config import (
     SettingError,
     Settings,
 )
-from desktop.core.embedder import check_embedding_model_file
-from desktop.core.engine import ModelLoadError, check_chat_model_file
-from desktop.core.presets import Preset, PresetError, PresetLibrary, matching_preset
 from desktop.ui.appearance import colors
 from desktop.ui.errors import show_error
 

@@ -14,16 +14,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.core.engine import (
+from desktop.core.errors import EngineError
+from desktop.core.llm.engine import (
     ChatEngine,
     ChatRequest,
-    EngineError,
     GenerationResult,
     GenerationSink,
-    LoadOptions,
     ModelInfo,
 )
-from desktop.core.prompting import FittedPrompt, QuestionTooLongError, TemplateError
+from desktop.core.llm.prompting import FittedPrompt, QuestionTooLongError, TemplateError
+from desktop.core.settings.schema import ModelSettings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class ModelLoader(QObject):
         super().__init__(parent)
         self._engine = engine
 
-    def load(self, path: Path, options: LoadOptions) -> None:
+    def load(self, path: Path, options: ModelSettings) -> None:
         self._engine.load(path, options).add_done_callback(self._on_done)
 
     def _on_done(self, future: Future[ModelInfo]) -> None:

@@ -6,14 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 
-from benchmarks.common import BenchResult, Goal, ReferenceUnavailableError, percentile
-from desktop import bench_cli
-from desktop.cli import run_cli
+from benchmarks.common import BenchResult, Goal, percentile
+from desktop.cli import bench
+from desktop.cli.main import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,13 +25,22 @@ def test_an_unknown_benchmark_is_bad_input(capsys: pytest.CaptureFixture[str]) -
 def test_a_benchmark_without_its_reference_says_why_and_fails(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def run() -> BenchResult:
-        raise ReferenceUnavailableError("building llama-bench needs cmake")
-
-    stand_in = types.ModuleType("benchmarks.no_reference")
-    stand_in.run = run  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "benchmarks.no_reference", stand_in)
-    monkeypatch.setattr(bench_cli, "BENCHMARKS", (*bench_cli.BENCHMARKS, "no_reference"))
+    # A checkout whose one benchmark cannot find its reference, in the shape they all share.
+    checkout = tmp_path / "checkout"
+    (checkout / "benchmarks").mkdir(parents=True)
+    (checkout / "benchmarks" / "__init__.py").write_text("")
+    (checkout / "benchmarks" / "common.py").write_text(
+        (REPO / "benchmarks" / "common.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (checkout / "benchmarks" / "no_reference.py").write_text(
+        "import sys\n"
+        "from benchmarks.common import ReferenceUnavailableError, print_result\n"
+        "def run():\n"
+        "    raise ReferenceUnavailableError('building llama-bench needs cmake')\n"
+        "sys.exit(print_result('no_reference', run, '--json' in sys.argv))\n"
+    )
+    monkeypatch.setattr(bench, "CHECKOUT", checkout)
+    monkeypatch.setattr(bench, "BENCHMARKS", (*bench.BENCHMARKS, "no_reference"))
     out = tmp_path / "results"
     assert run_cli(["bench", "no_reference", "--out", str(out)]) == 4
     assert "no_reference not run: building llama-bench needs cmake" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from desktop import __version__
-from desktop.cli import run_cli
+from desktop.cli.main import run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CAPITAL = "What is the capital of France?"

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.config import (
+from desktop.core.settings.schema import (
     GROUPS,
-    README_TABLE_END,
-    README_TABLE_START,
     SCHEMA,
     SPECS,
     FieldSpec,
     SettingError,
     Settings,
-    load_settings,
-    save_settings,
+)
+from desktop.core.settings.store import load_settings, save_settings
+from desktop.core.settings.table import (
+    README_TABLE_END,
+    README_TABLE_START,
     settings_table_markdown,
 )
 
@@ -263,6 +264,6 @@ def test_the_readme_settings_table_is_the_schema() -> None:
     start = readme.index(README_TABLE_START) + len(README_TABLE_START)
     end = readme.index(README_TABLE_END)
     assert readme[start:end].strip() == settings_table_markdown(), (
-        "README.md's settings table is out of date; paste in "
-        "desktop.core.config.settings_table_markdown()"
+        "README.md's settings table is out of date; write it again with "
+        "“python -m desktop.core.settings.table README.md”"
     )

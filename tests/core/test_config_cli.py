@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.config import SCHEMA, load_settings
+from desktop.core.settings.schema import SCHEMA
+from desktop.core.settings.store import load_settings
 from tests.core.test_cli import assert_one_line_error, folio, write_settings
 
 

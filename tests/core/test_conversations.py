@@ -13,14 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.conversations import (
-    ConversationStore,
-    Message,
-    MessageStatus,
-    Role,
-    make_title,
-    prompt_history,
-)
+from desktop.core.chat.messages import Message, MessageStatus, Role, prompt_history
+from desktop.core.chat.store import ConversationStore
+from desktop.core.chat.titles import make_title
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -422,7 +417,8 @@ def test_answer_in_progress_survives_a_hard_kill(db_path: Path) -> None:
         from pathlib import Path
 
         sys.path.insert(0, {str(REPO_ROOT)!r})
-        from desktop.core.conversations import ConversationStore, Role
+        from desktop.core.chat.messages import Role
+        from desktop.core.chat.store import ConversationStore
 
         store = ConversationStore(Path({str(db_path)!r}))
         chat = store.create_conversation()

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from desktop.cli import run_cli
+from desktop.cli.main import run_cli
+from desktop.core.models.starter import starter_embedder_target
 from tests.core.test_extract import make_pdf
 from tests.core.test_library import REPORT_PAGES
 
@@ -326,9 +327,7 @@ def test_a_malformed_question_file_is_bad_input(folio: Folio, tmp_path: Path, li
 def test_settings_naming_another_embedder_never_cost_the_library_its_vectors(
     folio: Folio, indexed: Path, tmp_path: Path, folio_home: Path
 ) -> None:
-    from desktop.core.embedder import STARTER_EMBEDDER_FILE
-
-    converted = folio_home / "cache" / "models" / STARTER_EMBEDDER_FILE
+    converted = starter_embedder_target(folio_home / "cache")
     other = tmp_path / "another-embedder.gguf"
     other.write_bytes(converted.read_bytes())
     code, _out, err = folio("config", "set", f"embedding_model={other}")

@@ -23,18 +23,18 @@ import gguf
 import numpy as np
 import pytest
 
-from desktop import models_cli
-from desktop.cli import run_cli
-from desktop.core import downloader
-from desktop.core.downloader import (
-    CatalogError,
+from desktop.cli import models as models_cli
+from desktop.cli.main import run_cli
+from desktop.core.models import catalog as model_catalog
+from desktop.core.models import download as downloader
+from desktop.core.models.catalog import CatalogError, load_catalog
+from desktop.core.models.download import (
     DownloadError,
     DownloadPaused,
     DownloadProgress,
     download,
-    load_catalog,
 )
-from desktop.core.model_registry import scan
+from desktop.core.models.registry import scan
 from tests.core.test_cli import REPO_ROOT
 
 MODEL = "tiny-test-model.gguf"
@@ -634,7 +634,7 @@ def test_cli_downloads_a_catalog_model_by_name_and_lists_the_catalog(
         "size_bytes": len(model_bytes),
     }
     catalog = catalog_with(tmp_path, [entry])
-    monkeypatch.setattr(downloader, "default_catalog_path", lambda: catalog)
+    monkeypatch.setattr(model_catalog, "shipped_catalog", lambda: catalog)
 
     assert run_cli(["models", "catalog", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)

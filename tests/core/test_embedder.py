@@ -9,15 +9,11 @@ import gguf
 import numpy as np
 import pytest
 
-from desktop.core.embedder import (
-    Embedder,
-    Prefixes,
-    prefixes_for,
-    starter_embedder_path,
-)
-from desktop.core.embedder_convert import ConversionError, convert_sentence_transformer
-from desktop.core.engine import ModelLoadError
-from desktop.core.gguf_file import GGUFInfo, read_gguf_info
+from desktop.core.embedding.convert import ConversionError, convert_sentence_transformer
+from desktop.core.embedding.embedder import Embedder, Prefixes, prefixes_for
+from desktop.core.embedding.starter import starter_embedder_path
+from desktop.core.errors import ModelLoadError
+from desktop.core.models.gguf import GGUFInfo, read_gguf_info
 
 
 def test_the_converted_starter_is_a_bert_gguf_with_mean_pooling(

@@ -11,31 +11,22 @@ import gguf
 import numpy as np
 import pytest
 
-from desktop.core import memory
-from desktop.core.config import GenerationSettings
-from desktop.core.engine import (
-    ChatEngine,
-    ChatRequest,
-    EngineError,
-    GenerationResult,
-    GenerationSink,
-    LoadOptions,
-    ModelLoadError,
-    NoModelError,
-    SamplingParams,
-)
-from desktop.core.prompting import ChatMessage, FittedPrompt, QuestionTooLongError
+from desktop.core.errors import EngineError, ModelLoadError, NoModelError
+from desktop.core.llm.engine import ChatEngine, ChatRequest, GenerationResult, GenerationSink
+from desktop.core.llm.prompting import ChatMessage, FittedPrompt, QuestionTooLongError
+from desktop.core.models import memory
+from desktop.core.settings.schema import GenerationSettings, ModelSettings
 
 SYSTEM = GenerationSettings().system_prompt
 CAPITAL = "What is the capital of France?"
 COUNT = "Count from 1 to 10, separated by commas."
-GREEDY = SamplingParams(temperature=0.0, max_tokens=64)
+GREEDY = GenerationSettings(temperature=0.0, max_tokens=64)
 
 
 def _ask(
     engine: ChatEngine,
     question: str,
-    params: SamplingParams = GREEDY,
+    params: GenerationSettings = GREEDY,
     *,
     history: tuple[ChatMessage, ...] = (),
     system_prompt: str = SYSTEM,
@@ -97,7 +88,7 @@ def engine() -> Iterator[ChatEngine]:
 def small_engine(starter_model: Path) -> Iterator[ChatEngine]:
     """The starter model with a 512-token window, for the context-window tests."""
     small = ChatEngine()
-    small.load(starter_model, LoadOptions(context_length=512)).result()
+    small.load(starter_model, ModelSettings(context_length=512)).result()
     yield small
     small.close()
 
@@ -123,7 +114,7 @@ def test_starter_model_load_info(starter_engine: ChatEngine, starter_model: Path
 def test_context_length_is_capped_at_what_the_model_was_trained_for(
     engine: ChatEngine, starter_model: Path
 ) -> None:
-    info = engine.load(starter_model, LoadOptions(context_length=100_000)).result()
+    info = engine.load(starter_model, ModelSettings(context_length=100_000)).result()
     assert info.context_length == 8192
 
 
@@ -135,10 +126,10 @@ def test_asking_before_any_model_is_loaded_says_so(engine: ChatEngine) -> None:
 def test_templateless_model_answers_through_a_plain_transcript(templateless_model: Path) -> None:
     base = ChatEngine()
     try:
-        info = base.load(templateless_model, LoadOptions(context_length=1024)).result()
+        info = base.load(templateless_model, ModelSettings(context_length=1024)).result()
         assert info.has_chat_template is False
         assert "plain transcript" in info.prompt_format
-        result = _ask(base, CAPITAL, SamplingParams(temperature=0.0, max_tokens=48))
+        result = _ask(base, CAPITAL, GenerationSettings(temperature=0.0, max_tokens=48))
     finally:
         base.close()
     assert result.text.strip()
@@ -194,7 +185,7 @@ def test_model_that_does_not_fit_in_memory_is_refused(
 ) -> None:
     monkeypatch.setattr(memory, "available_memory_bytes", lambda *args: 10 * 1024 * 1024)
     with pytest.raises(ModelLoadError) as raised:
-        engine.load(starter_model, LoadOptions(context_length=512)).result()
+        engine.load(starter_model, ModelSettings(context_length=512)).result()
     message = str(raised.value)
     assert "memory" in message
     assert starter_model.name in message
@@ -204,7 +195,7 @@ def test_model_that_does_not_fit_in_memory_is_refused(
 def test_refused_file_leaves_the_loaded_model_usable(
     engine: ChatEngine, starter_model: Path, tmp_path: Path
 ) -> None:
-    engine.load(starter_model, LoadOptions(context_length=512)).result()
+    engine.load(starter_model, ModelSettings(context_length=512)).result()
     not_a_model = tmp_path / "holiday-photos.gguf"
     not_a_model.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
 
@@ -219,7 +210,7 @@ def test_refused_file_leaves_the_loaded_model_usable(
 def test_a_model_llama_cpp_cannot_build_leaves_the_previous_model_loaded(
     engine: ChatEngine, starter_model: Path, broken_files: Path
 ) -> None:
-    engine.load(starter_model, LoadOptions(context_length=512)).result()
+    engine.load(starter_model, ModelSettings(context_length=512)).result()
 
     with pytest.raises(ModelLoadError) as raised:
         engine.load(broken_files / "alien.gguf").result()
@@ -241,14 +232,14 @@ def test_stop_interrupts_a_long_prompt_before_the_first_token(
 
     long_engine = ChatEngine()
     try:
-        long_engine.load(starter_model, LoadOptions(context_length=8192)).result()
+        long_engine.load(starter_model, ModelSettings(context_length=8192)).result()
         cancel = threading.Event()
         question = "Summarise: " + "the quick brown fox jumps over the lazy dog. " * 600
         with caplog.at_level("ERROR", logger="folio.llama"):
             result = _ask(
                 long_engine,
                 question,
-                SamplingParams(max_tokens=16),
+                GenerationSettings(max_tokens=16),
                 sink=StopAsSoonAsThePromptIsReady(cancel),
                 cancel=cancel,
             )
@@ -313,7 +304,7 @@ def test_cancel_from_the_sink_stops_the_answer_and_the_engine_keeps_working(
     result = _ask(
         starter_engine,
         "Write a long story about a dragon.",
-        SamplingParams(temperature=0.0, max_tokens=400),
+        GenerationSettings(temperature=0.0, max_tokens=400),
         sink=sink,
         cancel=cancel,
     )
@@ -330,7 +321,7 @@ def test_breaking_out_of_a_text_stream_cancels_the_generation(starter_engine: Ch
     request = ChatRequest(
         question="Write a long story about a dragon.",
         system_prompt=SYSTEM,
-        params=SamplingParams(temperature=0.0, max_tokens=400),
+        params=GenerationSettings(temperature=0.0, max_tokens=400),
     )
     stream = starter_engine.stream(request)
     for _piece in stream:
@@ -347,7 +338,7 @@ def test_max_tokens_cuts_the_answer_at_that_length(starter_engine: ChatEngine) -
     result = _ask(
         starter_engine,
         "Write a long story about a dragon.",
-        SamplingParams(temperature=0.0, max_tokens=5),
+        GenerationSettings(temperature=0.0, max_tokens=5),
     )
     assert result.completion_tokens == 5
     assert result.finish_reason == "length"
@@ -362,7 +353,7 @@ def test_user_stop_sequence_ends_the_answer_and_is_not_shown(starter_engine: Cha
     stopped = _ask(
         starter_engine,
         COUNT,
-        SamplingParams(temperature=0.0, max_tokens=64, stop=("5",)),
+        GenerationSettings(temperature=0.0, max_tokens=64, stop=("5",)),
         sink=recorder,
     )
     assert stopped.finish_reason == "stop"
@@ -376,7 +367,7 @@ def test_stop_sequence_spanning_several_tokens_is_held_back(starter_engine: Chat
     stopped = _ask(
         starter_engine,
         COUNT,
-        SamplingParams(temperature=0.0, max_tokens=64, stop=(", 6",)),
+        GenerationSettings(temperature=0.0, max_tokens=64, stop=(", 6",)),
         sink=recorder,
     )
     assert stopped.finish_reason == "stop"
@@ -386,7 +377,7 @@ def test_stop_sequence_spanning_several_tokens_is_held_back(starter_engine: Chat
 
 
 def test_same_seed_gives_the_same_answer(starter_engine: ChatEngine) -> None:
-    params = SamplingParams(temperature=1.0, max_tokens=32, seed=1234)
+    params = GenerationSettings(temperature=1.0, max_tokens=32, seed=1234)
     first = _ask(starter_engine, "Write a short poem about the sea.", params)
     second = _ask(starter_engine, "Write a short poem about the sea.", params)
     assert first.text.strip()
@@ -396,29 +387,29 @@ def test_same_seed_gives_the_same_answer(starter_engine: ChatEngine) -> None:
 
 def test_a_random_seed_is_reported_and_differs_between_answers(starter_engine: ChatEngine) -> None:
     question = "Write a short poem about the sea."
-    params = SamplingParams(temperature=1.0, max_tokens=16, seed=-1)
+    params = GenerationSettings(temperature=1.0, max_tokens=16, seed=-1)
     first = _ask(starter_engine, question, params)
     second = _ask(starter_engine, question, params)
     assert first.seed >= 0 and second.seed >= 0
     assert first.seed != second.seed
     # Fixing the reported seed makes that answer repeatable from then on.
-    fixed = SamplingParams(temperature=1.0, max_tokens=16, seed=second.seed)
+    fixed = GenerationSettings(temperature=1.0, max_tokens=16, seed=second.seed)
     assert _ask(starter_engine, question, fixed).text == _ask(starter_engine, question, fixed).text
 
 
 @pytest.mark.parametrize(
     ("question", "params"),
     [
-        (COUNT, SamplingParams(temperature=0.0, max_tokens=64)),
+        (COUNT, GenerationSettings(temperature=0.0, max_tokens=64)),
         (
             "Write a short poem about the sea.",
-            SamplingParams(temperature=1.0, max_tokens=48, seed=7),
+            GenerationSettings(temperature=1.0, max_tokens=48, seed=7),
         ),
     ],
     ids=["greedy", "fixed-seed"],
 )
 def test_asking_the_same_question_again_gives_the_same_answer(
-    starter_engine: ChatEngine, question: str, params: SamplingParams
+    starter_engine: ChatEngine, question: str, params: GenerationSettings
 ) -> None:
     # What "Regenerate" does: the very same request again, right after the first answer.
     first = _ask(starter_engine, question, params)
@@ -445,12 +436,12 @@ def test_empty_question_is_refused(starter_engine: ChatEngine, question: str) ->
 def test_question_longer_than_the_context_window_is_refused(small_engine: ChatEngine) -> None:
     question = " ".join(["The quick brown fox jumps over the lazy dog."] * 330)  # ~3000 words
     with pytest.raises(QuestionTooLongError) as raised:
-        _ask(small_engine, question, SamplingParams(temperature=0.0, max_tokens=64))
+        _ask(small_engine, question, GenerationSettings(temperature=0.0, max_tokens=64))
     message = str(raised.value)
     assert "context window" in message
     assert "512" in message
     # The refusal did not break the engine.
-    assert _ask(small_engine, CAPITAL, SamplingParams(temperature=0.0, max_tokens=16)).text
+    assert _ask(small_engine, CAPITAL, GenerationSettings(temperature=0.0, max_tokens=16)).text
 
 
 def test_long_history_is_trimmed_oldest_turns_first(small_engine: ChatEngine) -> None:
@@ -465,7 +456,7 @@ def test_long_history_is_trimmed_oldest_turns_first(small_engine: ChatEngine) ->
     result = _ask(
         small_engine,
         CAPITAL,
-        SamplingParams(temperature=0.0, max_tokens=16),
+        GenerationSettings(temperature=0.0, max_tokens=16),
         history=tuple(history),
         system_prompt=system,
         sink=recorder,
@@ -498,7 +489,7 @@ def test_history_that_fits_the_window_is_kept_whole(
         result = _ask(
             engine,
             "And 9 plus 9?",
-            SamplingParams(temperature=0.0, max_tokens=max_tokens),
+            GenerationSettings(temperature=0.0, max_tokens=max_tokens),
             history=tuple(history),
             system_prompt="You are a helpful assistant.",
             sink=sink,

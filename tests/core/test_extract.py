@@ -376,7 +376,7 @@ def test_password_protected_pdf_asks_for_its_password(tmp_path: Path) -> None:
 
     error = extraction_error(path)
 
-    assert error.problem is Problem.ENCRYPTED
+    assert error.problem is Problem.PASSWORD
     assert "password" in str(error)
 
 
@@ -385,7 +385,7 @@ def test_wrong_password_is_reported_as_wrong(tmp_path: Path) -> None:
 
     error = extraction_error(path, password="guess")
 
-    assert error.problem is Problem.ENCRYPTED
+    assert error.problem is Problem.PASSWORD
     assert "wrong" in str(error)
 
 
@@ -442,7 +442,7 @@ def test_aes_encrypted_pdfs_open_with_an_empty_password_or_the_right_one(
         "Net revenue 4.2 billion"
     ]
     error = extraction_error(locked)
-    assert error.problem is Problem.ENCRYPTED and "password" in str(error)
+    assert error.problem is Problem.PASSWORD and "password" in str(error)
 
 
 # Files that are not readable PDFs

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from desktop.core.documents.extract import Problem
-from desktop.core.documents.extraction_worker import (
+from desktop.core.documents.extraction_process import (
     ExtractionWorker,
     ExtractJob,
     Failed,

@@ -9,7 +9,7 @@ import gguf
 import numpy as np
 import pytest
 
-from desktop.core.gguf_file import ArraySummary, GGUFError, read_gguf_info
+from desktop.core.models.gguf import ArraySummary, GGUFError, read_gguf_info
 
 
 def test_starter_model_header(starter_model: Path) -> None:

@@ -12,16 +12,10 @@ import numpy.typing as npt
 import pytest
 
 from desktop.core.documents.chunking import Chunk
-from desktop.core.documents.index import (
-    RRF_K,
-    HybridSearch,
-    KeywordIndex,
-    VectorIndex,
-    query_terms,
-    reciprocal_rank_fusion,
-    reference_phrases,
-)
-from desktop.core.embedder import Embedder
+from desktop.core.documents.keyword_index import KeywordIndex, query_terms, reference_phrases
+from desktop.core.documents.search import RRF_K, HybridSearch, reciprocal_rank_fusion
+from desktop.core.documents.vector_index import VectorIndex
+from desktop.core.embedding.embedder import Embedder
 
 LEASE = "lease-document"
 REPORT = "report-document"

@@ -13,19 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.config import DocumentSettings
-from desktop.core.documents.library import (
+from desktop.core.documents.library import EmbedderMismatchError, Library, embedder_for
+from desktop.core.documents.records import (
     AddResult,
     DocumentRecord,
     DocumentStatus,
-    EmbedderMismatchError,
     IndexControl,
     IndexProgress,
-    Library,
     LibraryHit,
-    embedder_for,
 )
-from desktop.core.embedder import Embedder, TextKind, Vectors
+from desktop.core.embedding.embedder import Embedder, TextKind, Vectors
+from desktop.core.settings.schema import DocumentSettings
 from tests.core.test_extract import encrypt_pdf, make_pdf
 
 LEASE_PAGES = [
@@ -677,7 +675,7 @@ def test_a_password_protected_pdf_is_indexed_once_unlocked(library: Library, doc
     library.index_queued()
     (record,) = library.documents()
     assert record.status == DocumentStatus.NEEDS_ATTENTION
-    assert library.needs_password(record)
+    assert record.needs_password
 
     library.unlock(record.id, "wrong")
     library.index_queued()
@@ -687,7 +685,7 @@ def test_a_password_protected_pdf_is_indexed_once_unlocked(library: Library, doc
     library.unlock(record.id, "secret")
     library.index_queued()
     (record,) = library.documents()
-    assert record.status == DocumentStatus.READY and not library.needs_password(record)
+    assert record.status == DocumentStatus.READY and not record.needs_password
     assert library.search("When is the rent due?", k=1)[0].document.name == "statement.pdf"
 
 

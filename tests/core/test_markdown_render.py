@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.core.markdown_render import plain_to_html, render_markdown
+from desktop.core.chat.markdown import plain_to_html, render_markdown
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from pathlib import Path
 import llama_cpp
 import pytest
 
-from desktop.core.memory import MemoryEstimate
-from desktop.core.model_registry import (
+from desktop.core.models.memory import MemoryEstimate
+from desktop.core.models.registry import (
     FILE_TYPES,
     Fit,
     ModelDeleteError,

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.config import Settings
-from desktop.core.presets import (
+from desktop.core.settings.presets import (
     BUILTIN_PRESETS,
     GENERATION_KEYS,
     ChatTuning,
@@ -16,6 +15,7 @@ from desktop.core.presets import (
     load_user_presets,
     matching_preset,
 )
+from desktop.core.settings.schema import Settings
 
 
 @pytest.fixture

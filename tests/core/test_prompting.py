@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.gguf_file import read_gguf_info
-from desktop.core.prompting import (
+from desktop.core.llm.prompting import (
     ChatMessage,
     ChatTemplateFormat,
     PlainTranscriptFormat,
@@ -15,6 +14,7 @@ from desktop.core.prompting import (
     TemplateError,
     fit_to_context,
 )
+from desktop.core.models.gguf import read_gguf_info
 
 
 def words(text: str) -> int:

@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.cli import run_cli
-from desktop.core.documents.chunking import Chunk
-from desktop.core.documents.library import DocumentRecord, DocumentStatus, Library, LibraryHit
-from desktop.core.embedder import Embedder
-from desktop.core.rag import (
+from desktop.cli.main import run_cli
+from desktop.core.chat.rag import (
     GROUNDING_INSTRUCTIONS,
     NOT_IN_LIBRARY,
     RELEVANCE_THRESHOLD,
@@ -26,6 +23,10 @@ from desktop.core.rag import (
     source_budget,
     sources_from_meta,
 )
+from desktop.core.documents.chunking import Chunk
+from desktop.core.documents.library import Library
+from desktop.core.documents.records import DocumentRecord, DocumentStatus, LibraryHit
+from desktop.core.embedding.embedder import Embedder
 from tests.core.test_extract import make_pdf
 from tests.core.test_library import LEASE_PAGES, REPORT_PAGES, by_name
 

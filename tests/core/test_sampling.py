@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core import sampling
-from desktop.core.sampling import SparsePenalties
+from desktop.core.llm import sampling
+from desktop.core.llm.sampling import SparsePenalties
 
 
 def test_a_repeated_word_is_penalised_as_llama_cpp_does() -> None:
@@ -52,7 +52,7 @@ def test_the_stage_finds_repeated_words_in_the_whole_list_or_a_shortened_one(
     penalties.accept(2)
     penalties.accept(3)
     data, pointer = _candidates(ids, [4.0] * len(ids))
-    penalties._apply(None, pointer)
+    penalties.apply(pointer)
     logits = {entry.id: entry.logit for entry in data}  # type: ignore[attr-defined]
     assert logits == {token: 2.0 if token in (2, 3) else 4.0 for token in ids}
     assert not pointer.contents.sorted  # type: ignore[attr-defined]
@@ -105,7 +105,7 @@ def test_the_chain_draws_the_same_tokens_as_the_binding(
     try:
         folio = _tokens(llama, repeat_penalty)
     finally:
-        del llama._init_sampler  # type: ignore[attr-defined]
+        sampling.uninstall(llama)
     assert folio == binding
     # Strong penalties really changed the draw (the test would pass trivially otherwise).
     assert binding != _tokens(llama, 1.0)

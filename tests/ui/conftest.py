@@ -7,10 +7,10 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.core.config import Settings
-from desktop.core.conversations import ConversationStore
-from desktop.core.engine import ChatEngine
+from desktop.core.chat.store import ConversationStore
+from desktop.core.llm.engine import ChatEngine
 from desktop.core.paths import app_paths
+from desktop.core.settings.schema import Settings
 from desktop.ui.application import configure_application
 from desktop.ui.library_service import LibraryService
 from desktop.ui.main_window import MainWindow

@@ -8,7 +8,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.core.conversations import Message, MessageStatus, Role
+from desktop.core.chat.messages import Message, MessageStatus, Role
 from desktop.ui.chat_view import ChatView
 
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer, QUrl
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.core.conversations import Message, MessageStatus, Role
+from desktop.core.chat.messages import Message, MessageStatus, Role
 from desktop.ui.main_window import MainWindow
 from tests.ui.conftest import WindowFactory, quit_window
 

@@ -11,9 +11,9 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from desktop.core.conversations import Message, MessageStatus, Role
-from desktop.core.documents.library import DocumentStatus
-from desktop.core.rag import NOT_IN_LIBRARY, sources_from_meta
+from desktop.core.chat.messages import Message, MessageStatus, Role
+from desktop.core.chat.rag import NOT_IN_LIBRARY, sources_from_meta
+from desktop.core.documents.records import DocumentStatus
 from desktop.ui.chat_controller import DocumentScope
 from desktop.ui.document_viewer import Passage
 from desktop.ui.library_model import DocumentTableModel

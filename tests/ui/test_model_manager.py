@@ -17,9 +17,10 @@ from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from desktop.core import memory
-from desktop.core.downloader import CatalogEntry, DownloadProgress, load_catalog
-from desktop.core.model_registry import Fit, scan
+from desktop.core.models import memory
+from desktop.core.models.catalog import CatalogEntry, load_catalog
+from desktop.core.models.download import DownloadProgress
+from desktop.core.models.registry import Fit, scan
 from desktop.ui.appearance import colors
 from desktop.ui.model_manager import (
     BADGE_ROLE,
@@ -481,7 +482,7 @@ class ModelServer:
 
 @pytest.fixture(scope="module")
 def payload() -> bytes:
-    from desktop.core.models import starter_model_path
+    from desktop.core.models.starter import starter_model_path
 
     path = starter_model_path()
     assert path is not None

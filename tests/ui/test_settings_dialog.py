@@ -18,10 +18,11 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from desktop.core.config import SCHEMA, SPECS, load_settings
-from desktop.core.engine import ChatRequest
+from desktop.core.llm.engine import ChatRequest
 from desktop.core.paths import app_paths
-from desktop.core.presets import PresetLibrary
+from desktop.core.settings.presets import PresetLibrary
+from desktop.core.settings.schema import SCHEMA, SPECS
+from desktop.core.settings.store import load_settings
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings_dialog import SettingsDialog
 from tests.ui.conftest import WindowFactory
@@ -177,7 +178,7 @@ def test_each_chat_answers_with_its_own_preset(qtbot: QtBot, make_window: Window
     creative = presets.get("Creative")
     precise = presets.get("Precise")
     assert creative is not None and precise is not None
-    from desktop.core.presets import ChatTuning
+    from desktop.core.settings.presets import ChatTuning
 
     window.controller.set_tuning(ChatTuning("Creative"))
     assert window.tuning_button.text().startswith("Creative")
@@ -207,7 +208,7 @@ def test_a_chat_can_change_one_value_on_top_of_its_preset(
 ) -> None:
     window = make_window()
     requests = _record_requests(window)
-    from desktop.core.presets import ChatTuning
+    from desktop.core.settings.presets import ChatTuning
 
     window.controller.set_tuning(ChatTuning("Creative"))
     dialog = window.open_chat_settings()
@@ -249,7 +250,7 @@ def test_models_window_chooses_the_chat_model_for_the_main_window(
 
 
 def test_the_chat_dialog_belongs_to_its_chat(qtbot: QtBot, make_window: WindowFactory) -> None:
-    from desktop.core.presets import ChatTuning
+    from desktop.core.settings.presets import ChatTuning
 
     window = make_window()
     _ask(qtbot, window, "One word.")
@@ -281,7 +282,7 @@ def test_a_chat_change_moves_only_what_was_changed(
 
 
 def test_a_theme_change_keeps_what_the_chat_chose(qtbot: QtBot, make_window: WindowFactory) -> None:
-    from desktop.core.presets import ChatTuning
+    from desktop.core.settings.presets import ChatTuning
 
     window = make_window()
     window.controller.set_tuning(ChatTuning("Creative"))

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
-from desktop.core.documents.library import LibraryHit
+from desktop.core.documents.records import LibraryHit
 
 CUTOFFS = (1, 3, 5, 10)
 

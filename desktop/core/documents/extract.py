@@ -47,6 +47,9 @@ BINARY_SNIFF_BYTES = 8192
 
 
 class Problem(StrEnum):
+    # Protected with a password the user can give (it opens with the right one).
+    PASSWORD = "password"
+    # Encrypted in a way this installation cannot decrypt.
     ENCRYPTED = "encrypted"
     NO_TEXT = "no_text"
     CORRUPT = "corrupt"
@@ -280,7 +283,7 @@ def _unlock(reader: PdfReader, path: Path, password: str | None) -> None:
             )
         else:
             message = f"The password for “{path.name}” is wrong. Check it and try again."
-        raise ExtractionError(Problem.ENCRYPTED, message)
+        raise ExtractionError(Problem.PASSWORD, message)
     if len(reader.pages) == 0:
         return
     # AES-128 passes the password check without the cryptography package but then fails on

@@ -1,0 +1,215 @@
+"""``folio index``, ``library``, ``search`` and ``eval``: the document library without the
+window, on the same core and the same data folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from desktop.cli.errors import UsageError
+from desktop.core.documents.evaluation import QuestionFileError, evaluate_file
+from desktop.core.documents.library import Library, embedder_for
+from desktop.core.documents.records import DocumentRecord, IndexProgress
+from desktop.core.embedding.embedder import Embedder
+from desktop.core.embedding.starter import starter_embedder_path
+from desktop.core.errors import EngineError
+from desktop.core.paths import AppPaths
+from desktop.core.settings.store import load_settings
+
+
+def add_parser(commands: Any) -> None:
+    index = commands.add_parser(
+        "index", help="Add files or folders to the document library and index them."
+    )
+    index.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    index.add_argument("--json", action="store_true", help="Print one JSON report at the end.")
+
+    library = commands.add_parser("library", help="List the documents in the library.")
+    library.add_argument("--json", action="store_true")
+
+    search = commands.add_parser("search", help="Search the library; best passages first.")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=10, help="How many passages (default 10).")
+    search.add_argument("--json", action="store_true")
+
+    evaluate = commands.add_parser(
+        "eval", help="Page-level recall@1/3/5/10 and MRR@10 of library search on a QA file."
+    )
+    evaluate.add_argument("qa_file", type=Path, metavar="QA.jsonl")
+    evaluate.add_argument("--json", action="store_true")
+
+
+@contextmanager
+def open_library(paths: AppPaths) -> Iterator[Library]:
+    # The embedding model the library was indexed with, while it exists: the settings may name
+    # another (a damaged file reset it), and a CLI run must never cost the library its vectors.
+    documents = load_settings(paths.settings_file).settings.documents
+    folder = paths.data / "library"
+    configured = documents.embedding_model
+    wanted = Path(configured).expanduser() if configured else starter_embedder_path(paths.cache)
+    path, rebuild = embedder_for(folder, wanted)
+    if path != wanted:
+        print(
+            f"folio: note: this library was indexed with {path.name}; using it "
+            f"(the settings name {wanted.name}; switch models in Settings to index again)",
+            file=sys.stderr,
+        )
+    embedder = Embedder()
+    try:
+        embedder.load(path).result()
+        library = Library(folder, embedder, rebuild_vectors=rebuild)
+        library.configure(documents)
+        try:
+            yield library
+        finally:
+            library.close()
+    finally:
+        embedder.close()
+
+
+def run(args: argparse.Namespace, paths: AppPaths) -> int:
+    # Bad input is refused before the embedder and the vector store are opened.
+    if args.command == "search" and not args.query.strip():
+        raise UsageError("the query is empty")
+    if args.command == "search" and args.k < 1:
+        raise UsageError("-k must be at least 1")
+    if args.command == "eval" and not args.qa_file.is_file():
+        raise UsageError(f"there is no file at {args.qa_file}")
+    try:
+        with open_library(paths) as library:
+            if args.command == "index":
+                return _index(library, args.paths, args.json)
+            if args.command == "library":
+                return _list(library, args.json)
+            if args.command == "search":
+                return _search(library, args.query, args.k, args.json)
+            if args.command == "eval":
+                return _evaluate(library, args.qa_file, args.json)
+    except EngineError as error:
+        raise UsageError(str(error)) from None
+    raise UsageError(f"unknown command {args.command}")
+
+
+def _document_json(record: DocumentRecord) -> dict[str, Any]:
+    return {
+        "path": str(record.path),
+        "status": str(record.status),
+        "pages": record.pages,
+        "chunks": record.chunks,
+        "error": record.message or None,
+    }
+
+
+def _index(library: Library, targets: list[Path], as_json: bool) -> int:
+    added = library.add(targets)
+    report: list[dict[str, Any]] = []
+    for result in added:
+        if result.document is None:
+            report.append(
+                {
+                    "path": str(result.path),
+                    "status": result.outcome,
+                    "pages": 0,
+                    "chunks": 0,
+                    "error": result.message,
+                }
+            )
+            if not as_json:
+                print(f"{result.outcome:<10} {result.path}: {result.message}", flush=True)
+
+    def on_progress(progress: IndexProgress) -> None:
+        if not as_json and progress.page == progress.pages:
+            left = progress.seconds_left
+            print(
+                f"  {progress.document.name}: {progress.pages} pages "
+                f"({progress.pages_per_second:.1f} pages/s"
+                + (f", about {left:.0f} s left" if left is not None else "")
+                + ")",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    library.index_queued(progress=on_progress)
+    for result in added:
+        if result.document is None:
+            continue
+        record = library.document(result.document.id) or result.document
+        entry = _document_json(record)
+        # Report each file under its own name, also a copy of a document already indexed.
+        entry["path"] = str(result.path)
+        if result.outcome == "unchanged" and record.path != result.path:
+            entry["error"] = f"Same content as {record.path.name}, which is already indexed."
+        report.append(entry)
+        if not as_json:
+            detail = entry["error"] or f"{record.pages} pages, {record.chunks} chunks"
+            print(f"{record.status:<10} {result.path} ({detail})", flush=True)
+    if as_json:
+        print(json.dumps({"documents": report}, ensure_ascii=False))
+    return 0
+
+
+def _list(library: Library, as_json: bool) -> int:
+    documents = library.documents()
+    if as_json:
+        print(json.dumps({"documents": [_document_json(d) for d in documents]}, ensure_ascii=False))
+    else:
+        for record in documents:
+            print(
+                f"{record.status:<10} {record.pages:>5} pages {record.chunks:>6} chunks  "
+                f"{record.path}"
+            )
+    return 0
+
+
+def _search(library: Library, query: str, k: int, as_json: bool) -> int:
+    hits = library.search(query, k)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "query": query,
+                    "results": [
+                        {
+                            "file": hit.document.path.name,
+                            "path": str(hit.document.path),
+                            "page_start": hit.chunk.page_start,
+                            "page_end": hit.chunk.page_end,
+                            "score": round(float(hit.score), 6),
+                            "text": hit.chunk.text,
+                        }
+                        for hit in hits
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        for rank, hit in enumerate(hits, 1):
+            snippet = " ".join(hit.chunk.text.split())[:160]
+            print(
+                f"{rank:>2}. {hit.document.name} p. {hit.chunk.page_start}"
+                f" (label {hit.chunk.page_label})  {snippet}"
+            )
+    return 0
+
+
+def _evaluate(library: Library, qa_file: Path, as_json: bool) -> int:
+    try:
+        report = evaluate_file(library, qa_file)
+    except QuestionFileError as error:
+        raise UsageError(str(error)) from None
+    if as_json:
+        print(json.dumps(report))
+    else:
+        for name, metrics in [("overall", report["overall"]), *report["by_source"].items()]:
+            print(
+                f"{name:<18} n={metrics['n']:<3} "
+                + " ".join(f"R@{k}={metrics[f'recall@{k}']:.3f}" for k in (1, 3, 5, 10))
+                + f" MRR@10={metrics['mrr@10']:.3f}"
+            )
+    return 0

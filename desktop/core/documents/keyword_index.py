@@ -1,0 +1,345 @@
+"""Finding passages by their words: SQLite FTS5 over each passage's text and context.
+
+Keyword search catches exact names, numbers and rare terms that embeddings blur. BM25 ranks the
+matches, with the question's rarer words scored first when they alone settle the ranking.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from desktop.core.documents.chunking import Chunk
+
+log = logging.getLogger(__name__)
+
+# Below this many passages every search term is kept: a search is fast anyway.
+MIN_PASSAGES_TO_PRUNE = 1000
+# Passages the rarer terms of a question may match for them to be scored first (or a twentieth
+# of the library, if more); FTS5's BM25 constants, for the bound on what common terms can add.
+RARE_TERM_PASSAGES = 2000
+BM25_K1 = 1.2
+
+_TOKEN = re.compile(r"[\w$%.-]+", re.UNICODE)
+STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its
+    itself just me more most my myself no nor not now of off on once only or other our ours out
+    over own same she should so some such than that the their theirs them then there these they
+    this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours according based give describe explain
+    """.split()  # noqa: SIM905 (a word list reads better as prose)
+)
+
+CHUNK_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS chunks (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        document_id TEXT NOT NULL,
+        page_start INTEGER NOT NULL,
+        page_end INTEGER NOT NULL,
+        page_label TEXT NOT NULL,
+        char_start INTEGER NOT NULL,
+        char_end INTEGER NOT NULL,
+        section TEXT NOT NULL,
+        text TEXT NOT NULL,
+        context TEXT NOT NULL,
+        embedded INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (document_id)",
+    """
+    CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+        context, text, content='chunks', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2'
+    )
+    """,
+    # How many passages use each word: read to leave out words too common to rank by.
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row')",
+    """
+    CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts (rowid, context, text) VALUES (new.rowid, new.context, new.text);
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts (chunks_fts, rowid, context, text)
+        VALUES ('delete', old.rowid, old.context, old.text);
+    END
+    """,
+)
+
+
+def _any_of(terms: Sequence[str]) -> str:
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def _fts5_idf(passages: int, matching: int) -> float:
+    """IDF as FTS5's bm25() computes it: log((N - n + 0.5) / (n + 0.5)), at least 1e-6."""
+    idf = math.log((passages - matching + 0.5) / (matching + 0.5))
+    return idf if idf > 0 else 1e-6
+
+
+def query_terms(query: str) -> list[str]:
+    """Words worth matching: lowercased, stopwords and one-letter tokens dropped, de-duplicated."""
+    seen: dict[str, None] = {}
+    for raw in _TOKEN.findall(query.lower()):
+        token = raw.strip(".-")
+        if len(token) > 1 and token not in STOPWORDS:
+            seen.setdefault(token, None)
+    return list(seen)
+
+
+# “Table II”, “Figure 3”, “Section 4.2”, “Item 7A”, “Note 11”: a document's own labels for its
+# parts. A question naming one means that exact part; as separate words (“table”, “ii”) they are
+# too common for BM25 to single it out.
+_REFERENCE = re.compile(
+    r"\b(table|figure|fig\.|section|chapter|appendix|exhibit|item|note|part|schedule|step)"
+    r"\s+(\d+(?:\.\d+)*[a-z]?|[ivxlc]+)\b",
+    re.IGNORECASE,
+)
+
+
+def reference_phrases(query: str) -> list[str]:
+    """The labelled references in a question (“table ii”, “figure 3”), lowercased."""
+    seen: dict[str, None] = {}
+    for kind, label in _REFERENCE.findall(query):
+        kind, label = kind.lower(), label.lower()
+        # Figures are labelled both ways in documents.
+        kinds = ("figure", "fig") if kind in ("figure", "fig.") else (kind,)
+        for name in kinds:
+            seen.setdefault(f"{name} {label}", None)
+    return list(seen)
+
+
+class KeywordIndex:
+    """BM25 over chunk text and context, in the library's SQLite file."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._conn = connection
+        with self._conn:
+            for statement in CHUNK_SCHEMA:
+                self._conn.execute(statement)
+
+    def add(self, chunks: Iterable[Chunk]) -> None:
+        chunks = list(chunks)
+        with self._conn:
+            # A plain DELETE fires the trigger that removes old words from the full-text index;
+            # INSERT OR REPLACE would not, and the old words would stay findable.
+            self._conn.executemany("DELETE FROM chunks WHERE id = ?", [(c.id,) for c in chunks])
+            self._conn.executemany(
+                "INSERT INTO chunks (id, document_id, page_start, page_end, page_label,"
+                " char_start, char_end, section, text, context)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        c.id,
+                        c.document_id,
+                        c.page_start,
+                        c.page_end,
+                        c.page_label,
+                        c.char_start,
+                        c.char_end,
+                        c.section,
+                        c.text,
+                        c.context,
+                    )
+                    for c in chunks
+                ],
+            )
+
+    def mark_embedded(self, chunk_ids: Sequence[str]) -> None:
+        with self._conn:
+            self._conn.executemany(
+                "UPDATE chunks SET embedded = 1 WHERE id = ?", [(i,) for i in chunk_ids]
+            )
+
+    def remove_document(self, document_id: str) -> list[str]:
+        with self._conn:
+            ids = [
+                row[0]
+                for row in self._conn.execute(
+                    "SELECT id FROM chunks WHERE document_id = ?", (document_id,)
+                )
+            ]
+            self._conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        return ids
+
+    def search(self, query: str, limit: int, documents: Sequence[str] | None = None) -> list[str]:
+        counts, passages = self._passage_counts(query_terms(query))
+        terms = list(counts)
+        if not terms:
+            return []
+        match = _any_of(terms)
+        first = self._ranked_by_rare_terms(match, counts, passages, limit, documents)
+        if first is not None:
+            return first
+        return self._ranked(match, limit, documents, query)
+
+    def _passage_counts(self, terms: list[str]) -> tuple[dict[str, int], int]:
+        """How many passages use each term, without the terms used by more than half of all
+        passages; and how many passages there are. FTS5's BM25 gives such a term no weight at
+        all (its IDF is below zero and clamped), so it cannot change the order; but matching it
+        makes SQLite score nearly every passage, which at 100k passages is most of a search's
+        time. A question made only of such words keeps them. Counts are -1 when not read
+        (small libraries, one-word questions)."""
+        if len(terms) < 2:
+            return dict.fromkeys(terms, -1), 0
+        passages = int(self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+        if passages < MIN_PASSAGES_TO_PRUNE:
+            return dict.fromkeys(terms, -1), passages
+        counts: dict[str, int] = {}
+        for term in terms:
+            # One term at a time: the vocabulary table looks an equality up directly, while
+            # an IN list would walk the whole vocabulary.
+            row = self._conn.execute(
+                "SELECT doc FROM chunks_vocab WHERE term = ?", (term,)
+            ).fetchone()
+            counts[term] = int(row[0]) if row else 0
+        kept = {term: count for term, count in counts.items() if count * 2 <= passages}
+        return (kept or counts), passages
+
+    def _ranked_by_rare_terms(
+        self,
+        match: str,
+        counts: Mapping[str, int],
+        passages: int,
+        limit: int,
+        documents: Sequence[str] | None,
+    ) -> list[str] | None:
+        """The same ranking as scoring every match, when the question's rarer terms settle it.
+
+        Scoring is what costs: a common term can match half the library. So the passages with
+        at least one of the rarer terms are scored first (with every term of the question, as
+        the full search would). A passage with none of them can score at most what the common
+        terms could give at unbounded frequency: the sum of their IDF × (k1 + 1) in FTS5's
+        BM25. If the last of the ``limit`` best already scores above that, no other passage
+        can enter, and this is the answer; otherwise None, and every match is scored.
+        """
+        if passages <= 0 or any(count < 0 for count in counts.values()):
+            return None
+        by_rarity = sorted(counts, key=lambda term: counts[term])
+        budget = max(RARE_TERM_PASSAGES, passages // 20)
+        rare: list[str] = []
+        covered = 0
+        for term in by_rarity:
+            if covered + counts[term] > budget:
+                break
+            rare.append(term)
+            covered += counts[term]
+        common = by_rarity[len(rare) :]
+        if not rare or not common:
+            return None
+        bound = sum(_fts5_idf(passages, counts[term]) for term in common) * (BM25_K1 + 1)
+        scored = self._scored(match, limit, documents, within=_any_of(rare))
+        if len(scored) < limit or -scored[-1][1] <= bound * (1 + 1e-9):
+            return None
+        return [chunk_id for chunk_id, _ in scored]
+
+    def _scored(
+        self, match: str, limit: int, documents: Sequence[str] | None, within: str
+    ) -> list[tuple[str, float]]:
+        # "+rowid" keeps FTS5 from taking the IN list itself, which would look every one of
+        # its rows up in the index again instead of filtering the matches it walks anyway.
+        sql = (
+            "SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts"
+            " WHERE chunks_fts MATCH ?"
+            " AND +rowid IN (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)"
+        )
+        parameters: list[Any] = [match, within]
+        if documents is not None:
+            sql += (
+                " AND rowid IN (SELECT rowid FROM chunks WHERE document_id IN"
+                f" ({','.join('?' * len(documents))}))"
+            )
+            parameters.extend(documents)
+        sql += " ORDER BY score LIMIT ?"
+        parameters.append(limit)
+        sql = (
+            f"SELECT c.id, ranked.score FROM ({sql}) AS ranked"
+            " JOIN chunks AS c ON c.rowid = ranked.rowid ORDER BY ranked.score"
+        )
+        try:
+            return [(row[0], float(row[1])) for row in self._conn.execute(sql, parameters)]
+        except sqlite3.OperationalError:
+            log.exception("keyword search failed for %r", match)
+            return []
+
+    def search_references(
+        self, query: str, limit: int, documents: Sequence[str] | None = None
+    ) -> list[str]:
+        """Chunks holding a labelled reference of the question as an exact phrase."""
+        phrases = reference_phrases(query)
+        if not phrases:
+            return []
+        match = " OR ".join(f'text : "{phrase}"' for phrase in phrases)
+        return self._ranked(match, limit, documents, query)
+
+    def _ranked(
+        self, match: str, limit: int, documents: Sequence[str] | None, query: str
+    ) -> list[str]:
+        # Ranked inside the full-text index first and joined to the passages only for the
+        # few kept: joining every match before the LIMIT costs as much again as ranking.
+        sql = (
+            "SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts"
+            " WHERE chunks_fts MATCH ?"
+        )
+        parameters: list[Any] = [match]
+        if documents is not None:
+            sql += (
+                " AND rowid IN (SELECT rowid FROM chunks WHERE document_id IN"
+                f" ({','.join('?' * len(documents))}))"
+            )
+            parameters.extend(documents)
+        # The context (document, section) counts twice as much as a word in the passage.
+        sql += " ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?"
+        parameters.append(limit)
+        sql = f"SELECT c.id FROM ({sql}) AS ranked JOIN chunks AS c ON c.rowid = ranked.rowid"
+        try:
+            return [row[0] for row in self._conn.execute(sql, parameters)]
+        except sqlite3.OperationalError:
+            log.exception("keyword search failed for %r", query)
+            return []
+
+    def passages_using(self, word: str) -> dict[str, int]:
+        """How many passages of each document use ``word`` in their text (not their context)."""
+        rows = self._conn.execute(
+            "SELECT c.document_id, COUNT(*) FROM chunks_fts JOIN chunks AS c"
+            " ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ? GROUP BY c.document_id",
+            ['text : "' + word.replace('"', '""') + '"'],
+        ).fetchall()
+        return {str(document): int(count) for document, count in rows}
+
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        if not chunk_ids:
+            return {}
+        rows = self._conn.execute(
+            "SELECT id, document_id, page_start, page_end, page_label, char_start, char_end,"
+            f" section, text, context FROM chunks WHERE id IN ({','.join('?' * len(chunk_ids))})",
+            list(chunk_ids),
+        ).fetchall()
+        return {row[0]: Chunk(*row) for row in rows}
+
+    def count(self, document_id: str) -> int:
+        return int(
+            self._conn.execute(
+                "SELECT COUNT(*) FROM chunks WHERE document_id = ?", (document_id,)
+            ).fetchone()[0]
+        )
+
+    def unembedded(self, document_id: str) -> list[Chunk]:
+        """The document's chunks that have no vector yet, in document order."""
+        rows = self._conn.execute(
+            "SELECT id, document_id, page_start, page_end, page_label, char_start, char_end,"
+            " section, text, context FROM chunks WHERE document_id = ? AND embedded = 0"
+            " ORDER BY rowid",
+            (document_id,),
+        ).fetchall()
+        return [Chunk(*row) for row in rows]

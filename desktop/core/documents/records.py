@@ -1,0 +1,137 @@
+"""What the library says about its documents: each one's record, an add's outcome, an indexing
+run's progress and the controls to pause and stop it, and a search hit."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from desktop.core.documents.chunking import Chunk
+from desktop.core.documents.extract import Problem
+
+
+class DocumentStatus(StrEnum):
+    QUEUED = "queued"
+    EXTRACTING = "extracting"
+    EMBEDDING = "embedding"
+    READY = "ready"
+    FAILED = "failed"
+    NEEDS_ATTENTION = "needs_attention"
+    MISSING = "missing"
+
+
+IN_PROGRESS = (DocumentStatus.EXTRACTING, DocumentStatus.EMBEDDING)
+# Not (yet) searchable in full.
+WAITING = (DocumentStatus.QUEUED, *IN_PROGRESS)
+# Problems the user can do something about: a password, an unprotected copy, a text layer.
+ATTENTION = frozenset({Problem.PASSWORD, Problem.ENCRYPTED, Problem.NO_TEXT})
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: str
+    path: Path
+    name: str
+    title: str
+    size: int
+    pages: int
+    chunks: int
+    status: DocumentStatus
+    message: str
+    added_at: float
+    indexed_at: float | None
+    # Why it failed or needs attention.
+    problem: Problem | None = None
+    # Whether its file was there when the record was read (checked off the GUI thread).
+    present: bool = True
+
+    @property
+    def needs_password(self) -> bool:
+        return self.status == DocumentStatus.NEEDS_ATTENTION and self.problem == Problem.PASSWORD
+
+    @property
+    def display_name(self) -> str:
+        """The file name without its extension, separators as spaces (“AMAZON 2017 10K”)."""
+        return Path(self.name).stem.replace("_", " ").replace("-", " ").strip()
+
+
+class AddOutcome(StrEnum):
+    ADDED = "added"
+    # The same content is already in the library.
+    UNCHANGED = "unchanged"
+    # The file at this path changed: it is indexed again.
+    CHANGED = "changed"
+    # Found in a folder, but not a kind of document Folio reads.
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AddResult:
+    path: Path
+    document: DocumentRecord | None
+    outcome: AddOutcome
+    # Why, for what was skipped or failed.
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    document: DocumentRecord
+    phase: str
+    page: int
+    pages: int
+    library_pages_done: int
+    library_pages_total: int
+    pages_per_second: float
+    # Pages in the keyword index so far: extraction runs ahead of embedding.
+    library_pages_extracted: int = 0
+
+    @property
+    def seconds_left(self) -> float | None:
+        if self.pages_per_second <= 0:
+            return None
+        return (self.library_pages_total - self.library_pages_done) / self.pages_per_second
+
+
+class IndexControl:
+    """Pause, resume and cancel an indexing run from any thread.
+
+    Pausing holds the run between two pages, so nothing done so far is lost and resuming goes on
+    from the next page; cancelling ends the run and leaves unfinished documents queued.
+    """
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+        self._cancelled = threading.Event()
+
+    def is_paused(self) -> bool:
+        return not self._running.is_set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        # A paused run wakes up to see that it is over.
+        self._running.set()
+
+    def wait_while_paused(self) -> None:
+        self._running.wait()
+
+
+@dataclass(frozen=True)
+class LibraryHit:
+    document: DocumentRecord
+    chunk: Chunk
+    score: float
+    similarity: float | None

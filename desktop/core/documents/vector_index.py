@@ -1,0 +1,117 @@
+"""Finding passages by their meaning: a Chroma collection of the vectors Folio computes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+COLLECTION = "chunks"
+HNSW_SEARCH_EF = 400
+
+
+class VectorIndex:
+    """A Chroma collection in cosine space; Folio computes the vectors itself."""
+
+    def __init__(self, folder: Path, embed_query: Callable[[str], npt.NDArray[np.float32]]):
+        # Chroma's telemetry is off in two ways: the environment (read at import) and Settings.
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self._client = chromadb.PersistentClient(
+            path=str(folder), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        self._embed_query = embed_query
+        self._collection = self._open_collection()
+
+    def _open_collection(self) -> Any:
+        return self._client.get_or_create_collection(
+            COLLECTION,
+            embedding_function=_folio_embedding_function(self._embed_query),
+            # A wider search than Chroma's default (100) makes the approximate neighbours all
+            # but exact: measured on the evaluation library (7.7k passages), two builds of the
+            # same vectors ranked some passages 40 places apart at 100, which moved page-level
+            # recall@5 by a question in either direction. Queries stay in milliseconds.
+            configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_SEARCH_EF}},
+        )
+
+    def clear(self) -> None:
+        """Drop every vector (another model's vectors may not even have the same length)."""
+        self._client.delete_collection(COLLECTION)
+        self._collection = self._open_collection()
+
+    def add(
+        self, chunk_ids: Sequence[str], documents: Sequence[str], vectors: npt.NDArray[np.float32]
+    ) -> None:
+        if not chunk_ids:
+            return
+        self._collection.upsert(
+            ids=list(chunk_ids),
+            embeddings=vectors.astype(np.float32),
+            metadatas=[{"document_id": document} for document in documents],
+        )
+
+    def remove(self, chunk_ids: Sequence[str]) -> None:
+        if chunk_ids:
+            self._collection.delete(ids=list(chunk_ids))
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def search(
+        self, query: str, limit: int, documents: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first."""
+        total = self.count()
+        if total == 0:
+            return []
+        vector = self._embed_query(query)
+        where: Any = None
+        if documents is not None:
+            if not documents:
+                return []
+            where = {"document_id": {"$in": list(documents)}}
+        result = self._collection.query(
+            query_embeddings=[vector.astype(np.float32).tolist()],
+            n_results=min(limit, total),
+            where=where,
+            include=["distances"],
+        )
+        ids = result["ids"][0]
+        distances = (result.get("distances") or [[1.0] * len(ids)])[0]
+        return [
+            (chunk_id, 1.0 - float(distance))
+            for chunk_id, distance in zip(ids, distances, strict=True)
+        ]
+
+
+def _folio_embedding_function(embed_query: Callable[[str], npt.NDArray[np.float32]]) -> Any:
+    """Chroma insists on an embedding function; its default one downloads a model, so Folio
+    hands it its own (vectors are otherwise always passed in explicitly)."""
+    from chromadb import Documents, EmbeddingFunction, Embeddings
+
+    class FolioEmbeddingFunction(EmbeddingFunction[Documents]):
+        def __init__(self) -> None:
+            pass
+
+        def __call__(self, input: Documents) -> Embeddings:
+            return [embed_query(text) for text in input]
+
+        @staticmethod
+        def name() -> str:
+            return "folio-local-gguf"
+
+        def get_config(self) -> dict[str, Any]:
+            return {}
+
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> FolioEmbeddingFunction:
+            return FolioEmbeddingFunction()
+
+    return FolioEmbeddingFunction()

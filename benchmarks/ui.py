@@ -55,7 +55,7 @@ def child(report: Path, pdfs: list[Path]) -> int:
     from desktop.core.settings.schema import Settings
     from desktop.ui.appearance import apply_appearance
     from desktop.ui.application import configure_application
-    from desktop.ui.library_service import LibraryService
+    from desktop.ui.library.service import LibraryService
     from desktop.ui.main_window import MainWindow
 
     paths = app_paths().ensure()

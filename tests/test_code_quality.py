@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 CHECKS = {
-    "core never imports Qt": ["lint-imports"],
+    "import contracts: layers, no cycles": ["lint-imports"],
     "ruff lint": ["ruff", "check", "."],
     "ruff format": ["ruff", "format", "--check", "."],
     "mypy": ["mypy"],

@@ -1,4 +1,4 @@
-"""Bootstrap of the window: paths, logging, crash dialog, settings, engine, store."""
+"""Bootstrap of the window: paths, logging, crash dialog, settings, engine, store, library."""
 
 from __future__ import annotations
 
@@ -8,22 +8,25 @@ import os
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QLockFile, QSettings, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
 from desktop import APP_NAME, __version__
 from desktop.core.chat.store import ConversationStore
 from desktop.core.llm.engine import ChatEngine
 from desktop.core.logs import setup_logging
 from desktop.core.paths import AppPaths, app_paths
+from desktop.core.resources import resource_path
 from desktop.core.settings.schema import AppearanceSettings
 from desktop.core.settings.store import LoadReport, load_settings, save_settings
+from desktop.ui.appearance import apply_appearance
+from desktop.ui.errors import install_excepthook, show_error
+from desktop.ui.library.service import LibraryService
+from desktop.ui.main_window import MainWindow
+from desktop.ui.startup_probe import REPORT_ENV, StartupProbe
 
 log = logging.getLogger(__name__)
-# Set by the startup benchmark only (desktop/ui/startup_probe.py).
-STARTUP_REPORT_ENV = "FOLIO_STARTUP_REPORT"
-
-
-def _announce_settings_problems(report: LoadReport) -> None:
-    if report.problems:
-        log.warning("settings problems: %s", "; ".join(report.problems))
 
 
 def run_gui() -> int:
@@ -31,18 +34,10 @@ def run_gui() -> int:
     setup_logging(paths.log_file)
     log.info("Folio %s starting; data in %s", __version__, paths.data)
 
-    from PySide6.QtCore import QSettings, QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from desktop.ui.errors import install_excepthook, show_error
-    from desktop.ui.main_window import MainWindow
-
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     configure_application(app, paths)
     install_excepthook(paths.log_file)
-
-    from PySide6.QtCore import QLockFile
 
     # Two windows on one data folder would purge each other's deleted chats (and their Undo)
     # and mark each other's answers as interrupted.
@@ -55,9 +50,8 @@ def run_gui() -> int:
         return 1
 
     report = load_settings(paths.settings_file)
-    _announce_settings_problems(report)
-    from desktop.ui.appearance import apply_appearance
-
+    if report.problems:
+        log.warning("settings problems: %s", "; ".join(report.problems))
     apply_appearance(app, report.settings.appearance)
     if not paths.settings_file.exists():
         # A file to open and edit by hand from the first start (Help ▸ About shows where).
@@ -76,15 +70,11 @@ def run_gui() -> int:
         )
         return 1
     engine = ChatEngine()
-    from desktop.ui.library_service import LibraryService
-
     library = LibraryService(paths)
     window = MainWindow(paths, report.settings, store, engine, library)
     window.show()
-    report_file = os.environ.get(STARTUP_REPORT_ENV, "")
+    report_file = os.environ.get(REPORT_ENV, "")
     if report_file:
-        from desktop.ui.startup_probe import StartupProbe
-
         probe = StartupProbe(Path(report_file), window, library)
         QTimer.singleShot(0, probe.on_event_loop_started)
     QTimer.singleShot(0, window.load_initial_model)
@@ -94,15 +84,7 @@ def run_gui() -> int:
         0, functools.partial(library.open, Path(embedder).expanduser() if embedder else None)
     )
     if report.problems:
-        QTimer.singleShot(
-            0,
-            lambda: show_error(
-                window,
-                "Some settings could not be read and were reset to their defaults:\n\n• "
-                + "\n• ".join(report.problems)
-                + (f"\n\nThe original file was kept as {report.backup}." if report.backup else ""),
-            ),
-        )
+        QTimer.singleShot(0, functools.partial(_show_settings_problems, window, report))
     try:
         return app.exec()
     finally:
@@ -114,28 +96,27 @@ def run_gui() -> int:
         log.info("Folio closed")
 
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+def _show_settings_problems(window: MainWindow, report: LoadReport) -> None:
+    kept = f"\n\nThe original file was kept as {report.backup}." if report.backup else ""
+    show_error(
+        window,
+        "Some settings could not be read and were reset to their defaults:\n\n• "
+        + "\n• ".join(report.problems)
+        + kept,
+    )
 
 
 def configure_application(
-    app: object, paths: AppPaths, appearance: AppearanceSettings | None = None
+    app: QApplication, paths: AppPaths, appearance: AppearanceSettings | None = None
 ) -> None:
-    """Names, window-state storage under Folio's config dir, and the style sheet."""
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    assert isinstance(app, QApplication)
+    """Names, window-state storage under Folio's config dir, the style sheet and the icon."""
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setStyle("Fusion")
-    from desktop.ui.appearance import apply_appearance
-
     apply_appearance(app, appearance if appearance is not None else AppearanceSettings())
-    icon = RESOURCES / "icons" / "folio.svg"
-    if icon.is_file():
-        from PySide6.QtGui import QIcon
-
+    icon = resource_path("icons", "folio.svg")
+    if icon is not None:
         app.setWindowIcon(QIcon(str(icon)))
     # Window geometry lives beside settings.toml, so FOLIO_HOME isolates it too.
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)

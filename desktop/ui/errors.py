@@ -10,7 +10,22 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from desktop.core.errors import EngineError
+
 log = logging.getLogger(__name__)
+
+
+def describe_failure(error: BaseException, doing: str) -> str:
+    """What to tell the user about ``error``, which stopped ``doing`` (for the log).
+
+    Errors Folio raises for people (a model that cannot load, a file that cannot be read) say
+    what happened and what to do; anything else is a bug, logged with its traceback.
+    """
+    if not isinstance(error, EngineError | OSError | ValueError):
+        log.error("%s failed", doing, exc_info=error)
+    else:
+        log.info("%s failed: %s", doing, error)
+    return str(error) or type(error).__name__
 
 
 def show_error(parent: QWidget | None, message: str, title: str = "Folio") -> None:

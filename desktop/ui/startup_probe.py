@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
-from desktop.ui.library_service import LibraryService
+from desktop.ui.library.service import LibraryService
 from desktop.ui.main_window import MainWindow
 
 REPORT_ENV = "FOLIO_STARTUP_REPORT"

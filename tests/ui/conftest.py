@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -12,7 +13,7 @@ from desktop.core.llm.engine import ChatEngine
 from desktop.core.paths import app_paths
 from desktop.core.settings.schema import Settings
 from desktop.ui.application import configure_application
-from desktop.ui.library_service import LibraryService
+from desktop.ui.library.service import LibraryService
 from desktop.ui.main_window import MainWindow
 
 WindowFactory = Callable[..., MainWindow]
@@ -31,6 +32,7 @@ def make_window(
     def make(with_library: bool = False, **overrides: object) -> MainWindow:
         paths = app_paths().ensure()
         app = QApplication.instance()
+        assert isinstance(app, QApplication)
         configure_application(app, paths)
         settings = Settings().with_values({**FAST, **overrides})
         store = ConversationStore(paths.conversations_db)
@@ -54,10 +56,16 @@ def make_window(
             library.close()
         engine.close()
         store.close()
+        # Gone now, on the GUI thread: left to the garbage collector, a window (its parts refer
+        # to each other) could be destroyed later on whichever thread collects, a worker's.
+        if shiboken6.isValid(window):
+            shiboken6.delete(window)
+        if library is not None and shiboken6.isValid(library):
+            shiboken6.delete(library)
 
 
 def quit_window(window: MainWindow) -> None:
     """What quitting the app does: close the window, then free the engine and the store."""
     window.close()
-    window._engine.close()
-    window._store.close()
+    window.engine.close()
+    window.store.close()

@@ -9,7 +9,7 @@ from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.core.chat.messages import Message, MessageStatus, Role
-from desktop.ui.chat_view import ChatView
+from desktop.ui.chat.view import ChatView
 
 
 def message(

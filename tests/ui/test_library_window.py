@@ -13,13 +13,12 @@ from pytestqt.qtbot import QtBot
 
 from desktop.core.chat.messages import Message, MessageStatus, Role
 from desktop.core.chat.rag import NOT_IN_LIBRARY, sources_from_meta
+from desktop.core.chat.scope import DocumentScope
 from desktop.core.documents.records import DocumentStatus
-from desktop.ui.chat_controller import DocumentScope
-from desktop.ui.document_viewer import Passage
-from desktop.ui.library_model import DocumentTableModel
+from desktop.ui.library.table import DocumentTableModel
+from desktop.ui.library.viewer import Passage
 from desktop.ui.main_window import MainWindow
-from tests.core.test_extract import encrypt_pdf, make_pdf
-from tests.core.test_library import LEASE_PAGES, REPORT_PAGES
+from tests.support.documents import LEASE_PAGES, REPORT_PAGES, encrypt_pdf, make_pdf
 from tests.ui.conftest import WindowFactory
 from tests.ui.test_chat_window import send
 
@@ -63,7 +62,7 @@ def drop(window: MainWindow, paths: list[Path]) -> None:
 
 
 def add_and_wait(qtbot: QtBot, window: MainWindow, paths: list[Path]) -> None:
-    library = window._library
+    library = window.library
     assert library is not None
     with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
         window.add_documents(paths)
@@ -94,7 +93,7 @@ def table_rows(window: MainWindow) -> dict[str, list[str]]:
 def last_answer(window: MainWindow) -> Message:
     conversation = window.controller.current_conversation
     assert conversation is not None
-    answer = window._store.messages(conversation)[-1]
+    answer = window.store.messages(conversation)[-1]
     assert answer.role == Role.ASSISTANT
     return answer
 
@@ -122,7 +121,7 @@ def test_dropped_files_are_indexed_with_their_status_in_the_table(
     spreadsheet = docs / "budget.xlsx"
     spreadsheet.write_bytes(b"PK\x03\x04")
 
-    library = window._library
+    library = window.library
     assert library is not None
     with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
         drop(window, [lease, fake, notes, spreadsheet])
@@ -157,20 +156,20 @@ def test_progress_can_be_paused_resumed_and_stopped(
 ) -> None:
     window = make_window(with_library=True)
     pane = window.library_pane
-    library = window._library
+    library = window.library
     assert pane is not None and library is not None
     big = make_pdf(docs / "warehouses.pdf", long_report(200))
 
     window.add_documents([big])
     wait_for_progress(qtbot, window)
-    qtbot.mouseClick(pane.pause_button, Qt.MouseButton.LeftButton)
-    assert library.is_paused() and pane.pause_button.text() == "Resume"
+    # The page being indexed when Pause is pressed is finished (with its batch of vectors);
+    # the run then holds, and says so.
+    with qtbot.waitSignal(library.indexing_held, timeout=INDEXING_TIMEOUT):
+        qtbot.mouseClick(pane.pause_button, Qt.MouseButton.LeftButton)
+        assert library.is_paused() and pane.pause_button.text() == "Resume"
     qtbot.waitUntil(lambda: pane.progress_label.text().startswith("Paused at"))
-    # The page being indexed when Pause was pressed is finished (with its batch of vectors,
-    # up to a second or two on a busy machine); then nothing moves.
-    qtbot.wait(2500)
     done = pane.progress_bar.value()
-    qtbot.wait(600)
+    qtbot.wait(300)  # an observation window: the run is held, nothing may move
     assert pane.progress_bar.value() == done, "no page is indexed while paused"
     assert pane.progress_label.text().endswith(f"of {pane.progress_bar.maximum():,} pages")
 
@@ -214,7 +213,7 @@ def test_an_answer_from_the_documents_cites_sources_that_open_the_page(
     shown = window.chat_view.toPlainText()
     assert "Sources" in shown and "[1] lease.pdf, page 2" in shown
     # The question itself was saved as typed, not with the sources pasted in.
-    assert window._store.messages(answer.conversation_id)[0].content.startswith("Who mows")
+    assert window.store.messages(answer.conversation_id)[0].content.startswith("Who mows")
 
     window.chat_view._on_anchor_clicked(QUrl(f"folio:source/{answer.id}/1"))
     viewer = window.viewer
@@ -240,7 +239,7 @@ def test_an_inline_citation_is_a_link_to_its_source(
     send(qtbot, window, "How much is the rent?")
     answer = last_answer(window)
     # Whatever the tiny model wrote, an answer citing [1] renders it as a link to source 1.
-    window._store.finish_message(answer.id, "Rent is 1,200 dollars [1].", MessageStatus.COMPLETE)
+    window.store.finish_message(answer.id, "Rent is 1,200 dollars [1].", MessageStatus.COMPLETE)
     window.controller.open_conversation(answer.conversation_id)
 
     html = window.chat_view.toHtml()
@@ -266,7 +265,7 @@ def test_a_question_asked_while_indexing_says_what_is_not_indexed_yet(
     qtbot: QtBot, make_window: WindowFactory, docs: Path
 ) -> None:
     window = make_window(with_library=True)
-    library = window._library
+    library = window.library
     assert library is not None
     add_and_wait(qtbot, window, [make_pdf(docs / "lease.pdf", LEASE_PAGES)])
     window.add_documents([make_pdf(docs / "warehouses.pdf", long_report(200))])
@@ -290,7 +289,7 @@ def test_each_chat_keeps_its_own_documents(
 ) -> None:
     window = make_window(with_library=True)
     pane = window.library_pane
-    library = window._library
+    library = window.library
     assert pane is not None and library is not None
     add_and_wait(
         qtbot,
@@ -299,9 +298,9 @@ def test_each_chat_keeps_its_own_documents(
     )
     report = next(d for d in library.documents() if d.name == "report.pdf")
     pane.select_document(report.id)
-    window._on_scope_menu_shown()
-    assert window.scope_selected_action.text() == "Answer from the 1 selected document"
-    window.scope_selected_action.trigger()
+    window.scope_button.refresh_menu()
+    assert window.scope_button.selected_action.text() == "Answer from the 1 selected document"
+    window.scope_button.selected_action.trigger()
     assert window.controller.document_scope == DocumentScope(True, (report.id,))
     assert window.scope_button.text().startswith("report.pdf")
 
@@ -310,7 +309,7 @@ def test_each_chat_keeps_its_own_documents(
     assert {s.file for s in sources_from_meta(last_answer(window).meta)} <= {"report.pdf"}
 
     window.controller.new_conversation()
-    window.scope_off_action.trigger()
+    window.scope_button.off_action.trigger()
     send(qtbot, window, "Say hello.")
     assert "sources" not in last_answer(window).meta
 
@@ -324,7 +323,7 @@ def test_removing_a_document_and_opening_one_that_moved(
 ) -> None:
     window = make_window(with_library=True)
     pane = window.library_pane
-    library = window._library
+    library = window.library
     assert pane is not None and library is not None
     lease = make_pdf(docs / "lease.pdf", LEASE_PAGES)
     notes = docs / "notes.txt"
@@ -342,7 +341,7 @@ def test_removing_a_document_and_opening_one_that_moved(
 
     # A file moved after indexing: the table says so and the viewer explains.
     lease.rename(docs / "lease-moved.pdf")
-    library.documents_changed.emit()
+    library.refresh()  # as coming back to the window, or showing the library, does
     qtbot.waitUntil(lambda: table_rows(window)["lease.pdf"][-1] == "File missing")
     moved = next(d for d in library.documents() if d.name == "lease.pdf")
     viewer = window.open_passage(Passage(moved.path, moved.name, 1, "The tenant shall pay rent"))
@@ -360,7 +359,7 @@ def test_a_password_protected_pdf_can_be_unlocked_from_the_table(
 ) -> None:
     window = make_window(with_library=True)
     pane = window.library_pane
-    library = window._library
+    library = window.library
     assert pane is not None and library is not None
     locked = encrypt_pdf(make_pdf(docs / "statement.pdf", LEASE_PAGES), "secret")
     add_and_wait(qtbot, window, [locked])
@@ -393,7 +392,7 @@ def test_a_new_embedding_model_is_offered_and_everything_is_indexed_again(
     no_modal_boxes: list[tuple[str, str]],
 ) -> None:
     window = make_window(with_library=True)
-    library = window._library
+    library = window.library
     assert library is not None
     with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
         window.add_documents([make_pdf(docs / "lease.pdf", LEASE_PAGES)])
@@ -405,7 +404,7 @@ def test_a_new_embedding_model_is_offered_and_everything_is_indexed_again(
         qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT),
         qtbot.waitSignal(library.embedder_switched, timeout=60_000),
     ):
-        window._on_embedding_model_chosen(other)
+        window.choose_embedding_model(other)
     # The switch was explained and agreed to before anything changed.
     assert any("embedding model" in title.lower() for title, _ in no_modal_boxes)
     assert window.settings.documents.embedding_model == str(other)
@@ -425,17 +424,18 @@ def test_an_embedding_model_that_cannot_serve_leaves_the_library_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     window = make_window(with_library=True)
-    library = window._library
+    library = window.library
     assert library is not None
     with qtbot.waitSignal(library.indexing_finished, timeout=INDEXING_TIMEOUT):
         window.add_documents([make_pdf(docs / "lease.pdf", LEASE_PAGES)])
     errors: list[str] = []
     monkeypatch.setattr(
-        "desktop.ui.main_window.show_error", lambda _parent, message: errors.append(message)
+        "desktop.ui.library.settings_link.show_error",
+        lambda _parent, message: errors.append(message),
     )
     # A chat model is not an embedding model: refused, and nothing changes.
     with qtbot.waitSignal(library.embedder_switch_failed, timeout=60_000):
-        window._on_embedding_model_chosen(templateless_model)
+        window.choose_embedding_model(templateless_model)
     assert errors and "chat model" in errors[0]
     assert window.settings.documents.embedding_model == ""
     (record,) = library.documents()
@@ -449,7 +449,7 @@ def test_a_new_passage_size_offers_to_index_again(
     qtbot: QtBot, make_window: WindowFactory, docs: Path, no_modal_boxes: list[tuple[str, str]]
 ) -> None:
     window = make_window(with_library=True)
-    library = window._library
+    library = window.library
     assert library is not None and library.library is not None
     long_page = "\n".join(
         f"Rule {n}. Bicycles are kept in the courtyard rack number {n}, never in the hall."

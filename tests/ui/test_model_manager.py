@@ -17,22 +17,22 @@ from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from desktop.core.formatting import parameters_text, size_text
 from desktop.core.models import memory
 from desktop.core.models.catalog import CatalogEntry, load_catalog
-from desktop.core.models.download import DownloadProgress
-from desktop.core.models.registry import Fit, scan
-from desktop.ui.appearance import colors
-from desktop.ui.model_manager import (
-    BADGE_ROLE,
-    FIT_COLOURS,
-    InstalledModelTable,
-    ModelManager,
-    describe_bytes,
-    describe_memory,
-    describe_parameters,
-    describe_transfer,
+from desktop.core.models.download import (
+    DownloadProgress,
+    download_request,
     partial_path,
 )
+from desktop.core.models.registry import Fit, scan
+from desktop.ui.appearance import colors
+from desktop.ui.models.download_state import DownloadState, DownloadTracker
+from desktop.ui.models.folder_scan import scan_folder
+from desktop.ui.models.manager import ModelManager
+from desktop.ui.models.tables import InstalledModelTable
+from desktop.ui.models.words import FIT_COLOURS, describe_memory, describe_transfer
+from desktop.ui.widgets.record_table import BADGE_ROLE
 
 GB = 1_000_000_000
 TIMEOUT = 60_000
@@ -122,7 +122,7 @@ def plain(label: QLabel) -> str:
 
 
 def table_rows(manager: ModelManager) -> dict[str, list[str]]:
-    model = manager.proxy
+    model = manager.installed_tab.proxy
     rows: dict[str, list[str]] = {}
     for row in range(model.rowCount()):
         cells = [model.index(row, column).data() for column in range(model.columnCount())]
@@ -131,7 +131,7 @@ def table_rows(manager: ModelManager) -> dict[str, list[str]]:
 
 
 def row_index(manager: ModelManager, name: str, column: int = 0) -> Any:
-    model = manager.proxy
+    model = manager.installed_tab.proxy
     for row in range(model.rowCount()):
         if model.index(row, 0).data() == name:
             return model.index(row, column)
@@ -156,6 +156,7 @@ def test_the_starter_model_is_listed_with_its_header_facts_and_fit(
     make_manager: ManagerFactory, starter_model: Path
 ) -> None:
     manager = make_manager(known=[starter_model])
+    installed = manager.installed_tab
 
     rows = table_rows(manager)
     name = starter_model.stem
@@ -165,14 +166,14 @@ def test_the_starter_model_is_listed_with_its_header_facts_and_fit(
     assert cells[InstalledModelTable.PARAMETERS] == "135 M"
     assert cells[InstalledModelTable.QUANTIZATION] == "Q4_1"
     assert cells[InstalledModelTable.CONTEXT] == "8,192"
-    assert cells[InstalledModelTable.SIZE] == describe_bytes(starter_model.stat().st_size)
+    assert cells[InstalledModelTable.SIZE] == size_text(starter_model.stat().st_size)
     assert cells[InstalledModelTable.FIT] == "Fits"
     fit = row_index(manager, name, InstalledModelTable.FIT)
     assert fit.data(Qt.ItemDataRole.ForegroundRole).name() == colors()[FIT_COLOURS[Fit.FITS]]
-    assert manager.stack.currentWidget() is manager.table
+    assert installed.stack.currentWidget() is installed.table
     assert manager.tabs.tabText(0) == "Installed (1)"
-    assert "4,096 tokens of context" in manager.summary_label.text()
-    assert not manager.unusable_label.isVisible()
+    assert "4,096 tokens of context" in installed.summary_label.text()
+    assert not installed.unusable_label.isVisible()
 
 
 def test_what_does_not_fit_in_the_free_memory_says_so_in_red(
@@ -183,19 +184,21 @@ def test_what_does_not_fit_in_the_free_memory_says_so_in_red(
 ) -> None:
     free_memory(200_000_000)
     manager = make_manager(known=[starter_model])
+    installed = manager.installed_tab
+    details = installed.details
 
     assert table_rows(manager)[starter_model.stem][InstalledModelTable.FIT] == "Won't fit"
     fit = row_index(manager, starter_model.stem, InstalledModelTable.FIT)
     assert fit.data(Qt.ItemDataRole.ForegroundRole).name() == colors()["danger"]
     select(manager, starter_model)
-    assert "200 MB free now → Won't fit" in plain(manager.memory_label)
-    assert "lower the context length" in plain(manager.memory_label)
+    assert "200 MB free now → Won't fit" in plain(details.memory_label)
+    assert "lower the context length" in plain(details.memory_label)
 
     # Choosing it anyway is a decision the window asks about.
     dialogs.answer = QMessageBox.StandardButton.No
     chosen: list[Path] = []
     manager.chat_model_chosen.connect(chosen.append)
-    manager.use_chat_button.click()
+    details.use_chat_button.click()
     assert chosen == [] and "Not enough memory" in dialogs.questions[-1][0]
 
 
@@ -205,10 +208,11 @@ def test_a_truncated_copy_is_listed_apart_with_its_reason(
     (models_folder / "half.gguf").write_bytes(starter_model.read_bytes()[:5_000_000])
 
     manager = make_manager(known=[starter_model])
+    installed = manager.installed_tab
 
     assert list(table_rows(manager)) == [starter_model.stem]
-    assert manager.unusable_label.isVisible()
-    text = manager.unusable_label.text()
+    assert installed.unusable_label.isVisible()
+    text = installed.unusable_label.text()
     assert "half.gguf" in text and "truncated" in text
 
 
@@ -216,12 +220,13 @@ def test_an_empty_models_folder_says_where_it_is_and_what_to_do(
     make_manager: ManagerFactory, models_folder: Path
 ) -> None:
     manager = make_manager()
+    installed = manager.installed_tab
 
-    assert manager.stack.currentWidget() is manager.empty_box
-    text = plain(manager.empty_label)
+    assert installed.stack.currentWidget() is installed.empty_box
+    text = plain(installed.empty_label)
     assert "No models yet" in text and str(models_folder) in text
-    assert manager.empty_import_button.isVisible() and manager.empty_download_button.isVisible()
-    manager.empty_download_button.click()
+    assert installed.empty_import_button.isVisible() and installed.empty_download_button.isVisible()
+    installed.empty_download_button.click()
     assert manager.tabs.currentWidget() is manager.download_tab
 
 
@@ -229,13 +234,15 @@ def test_selecting_a_model_shows_its_facts_and_what_it_needs(
     make_manager: ManagerFactory, starter_model: Path, templateless_model: Path
 ) -> None:
     manager = make_manager(known=[starter_model, templateless_model], context=2048)
+    installed = manager.installed_tab
+    details = installed.details
     (entry,), _ = scan(Path("/nonexistent"), [starter_model], 2048)
 
     select(manager, starter_model)
 
-    assert manager.details.isVisible()
-    assert manager.detail_title.text() == starter_model.stem
-    line = plain(manager.memory_label)
+    assert details.isVisible()
+    assert details.detail_title.text() == starter_model.stem
+    line = plain(details.memory_label)
     assert describe_memory(entry).rpartition("→")[0] in line
     estimate = entry.estimate
     assert f"Needs about {estimate.required_bytes / 1e6:,.0f} MB" in line
@@ -243,20 +250,20 @@ def test_selecting_a_model_shows_its_facts_and_what_it_needs(
     assert f"KV cache {estimate.kv_cache_bytes / 1e6:,.0f} MB at 2,048 tokens" in line
     assert f"overhead {estimate.overhead_bytes / 1e6:,.0f} MB" in line
     assert "8.0 GB free now" in line and "Fits" in line
-    assert manager.architecture_value.text() == "llama"
-    assert manager.quantization_value.text() == "Q4_1"
-    assert manager.parameters_value.text().startswith(describe_parameters(entry.parameters))
-    assert manager.context_value.text() == "8,192 tokens"
-    assert manager.template_value.text() == "Yes"
-    assert manager.licence_value.text() == "apache-2.0"
-    assert manager.path_value.text() == str(starter_model)
-    assert not manager.template_note.isVisible()
+    assert details.architecture_value.text() == "llama"
+    assert details.quantization_value.text() == "Q4_1"
+    assert details.parameters_value.text().startswith(parameters_text(entry.parameters))
+    assert details.context_value.text() == "8,192 tokens"
+    assert details.template_value.text() == "Yes"
+    assert details.licence_value.text() == "apache-2.0"
+    assert details.path_value.text() == str(starter_model)
+    assert not details.template_note.isVisible()
 
     select(manager, templateless_model)
-    assert manager.architecture_value.text() == "gemma3"
-    assert manager.template_value.text().startswith("No")
-    assert manager.template_note.isVisible()
-    assert "not tuned for conversation" in manager.template_note.text()
+    assert details.architecture_value.text() == "gemma3"
+    assert details.template_value.text().startswith("No")
+    assert details.template_note.isVisible()
+    assert "not tuned for conversation" in details.template_note.text()
 
 
 def test_use_for_chat_and_for_documents_send_the_chosen_file(
@@ -269,6 +276,8 @@ def test_use_for_chat_and_for_documents_send_the_chosen_file(
     copy = models_folder / "my-chat.gguf"
     shutil.copy(starter_model, copy)
     manager = make_manager(known=[starter_model, starter_embedder_file], chat=starter_model)
+    installed = manager.installed_tab
+    details = installed.details
 
     assert table_rows(manager)[starter_embedder_file.stem][InstalledModelTable.KIND] == "Embedding"
     in_use = row_index(manager, starter_model.stem).data(BADGE_ROLE)
@@ -276,20 +285,20 @@ def test_use_for_chat_and_for_documents_send_the_chosen_file(
     assert row_index(manager, "my-chat").data(BADGE_ROLE) is None
 
     select(manager, starter_model)
-    assert not manager.use_chat_button.isEnabled(), "it is the chat model already"
+    assert not details.use_chat_button.isEnabled(), "it is the chat model already"
     select(manager, copy)
-    assert manager.use_chat_button.isEnabled()
-    assert not manager.use_documents_button.isEnabled()
+    assert details.use_chat_button.isEnabled()
+    assert not details.use_documents_button.isEnabled()
     with qtbot.waitSignal(manager.chat_model_chosen) as chat:
-        qtbot.mouseClick(manager.use_chat_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(details.use_chat_button, Qt.MouseButton.LeftButton)
     assert chat.args == [copy]
 
     select(manager, starter_embedder_file)
-    assert not manager.use_chat_button.isEnabled()
-    assert manager.use_documents_button.isEnabled()
-    assert "cannot chat" in manager.template_note.text()
+    assert not details.use_chat_button.isEnabled()
+    assert details.use_documents_button.isEnabled()
+    assert "cannot chat" in details.template_note.text()
     with qtbot.waitSignal(manager.embedding_model_chosen) as documents:
-        qtbot.mouseClick(manager.use_documents_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(details.use_documents_button, Qt.MouseButton.LeftButton)
     assert documents.args == [starter_embedder_file]
 
 
@@ -306,23 +315,25 @@ def test_delete_asks_first_and_removes_a_copy_in_the_models_folder(
     copy = models_folder / "spare.gguf"
     shutil.copy(starter_model, copy)
     manager = make_manager(known=[starter_model])
+    installed = manager.installed_tab
+    details = installed.details
     select(manager, copy)
-    assert manager.delete_button.isEnabled()
+    assert details.delete_button.isEnabled()
 
     dialogs.answer = QMessageBox.StandardButton.No
-    manager.delete_button.click()
+    details.delete_button.click()
     assert copy.is_file(), "answering No keeps the file"
     title, text = dialogs.questions[-1]
     assert title == "Delete model"
-    assert "spare.gguf" in text and describe_bytes(copy.stat().st_size) in text
+    assert "spare.gguf" in text and size_text(copy.stat().st_size) in text
 
     # The Delete key does the same as the button.
     dialogs.answer = QMessageBox.StandardButton.Yes
     manager.activateWindow()
     qtbot.waitUntil(manager.isActiveWindow)
-    manager.table.setFocus()
+    installed.table.setFocus()
     with qtbot.waitSignal(manager.models_listed, timeout=TIMEOUT):
-        qtbot.keyClick(manager.table, Qt.Key.Key_Delete)
+        qtbot.keyClick(installed.table, Qt.Key.Key_Delete)
 
     assert len(dialogs.questions) == 2
     assert not copy.exists()
@@ -344,6 +355,8 @@ def test_delete_is_refused_for_models_in_use_and_files_outside_the_folder(
     in_use = models_folder / "chatting.gguf"
     shutil.copy(starter_model, in_use)
     manager = make_manager(known=[starter_model, elsewhere], chat=in_use)
+    installed = manager.installed_tab
+    details = installed.details
 
     for path, reason in (
         (starter_model, "starter model"),
@@ -351,10 +364,10 @@ def test_delete_is_refused_for_models_in_use_and_files_outside_the_folder(
         (in_use, "in use for chat"),
     ):
         select(manager, path)
-        assert not manager.delete_button.isEnabled(), path
-        assert not manager.delete_action.isEnabled(), path
-        assert reason in manager.delete_button.toolTip()
-        manager.delete_action.trigger()
+        assert not details.delete_button.isEnabled(), path
+        assert not installed.delete_action.isEnabled(), path
+        assert reason in details.delete_button.toolTip()
+        installed.delete_action.trigger()
     assert dialogs.questions == []
     assert starter_model.is_file() and elsewhere.is_file() and in_use.is_file()
 
@@ -376,19 +389,20 @@ def test_import_copies_a_model_into_the_folder_and_selects_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     manager = make_manager()
-    assert manager.stack.currentWidget() is manager.empty_box
+    installed = manager.installed_tab
+    assert installed.stack.currentWidget() is installed.empty_box
     choose_file(monkeypatch, starter_model)
 
     with qtbot.waitSignal(manager.models_listed, timeout=TIMEOUT):
-        qtbot.mouseClick(manager.empty_import_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(installed.empty_import_button, Qt.MouseButton.LeftButton)
 
     copied = models_folder / starter_model.name
     assert copied.is_file() and not copied.is_symlink()
     assert copied.stat().st_size == starter_model.stat().st_size
     entry = manager.selected_entry()
     assert entry is not None and entry.path == copied
-    assert manager.stack.currentWidget() is manager.table
-    assert manager.import_button.isEnabled()
+    assert installed.stack.currentWidget() is installed.table
+    assert installed.import_button.isEnabled()
 
 
 def test_import_can_link_and_reports_a_file_that_is_not_a_model(
@@ -401,22 +415,24 @@ def test_import_can_link_and_reports_a_file_that_is_not_a_model(
     dialogs: Dialogs,
 ) -> None:
     manager = make_manager()
+    installed = manager.installed_tab
+    details = installed.details
     choose_file(monkeypatch, starter_model)
-    manager.link_box.setChecked(True)
+    installed.link_box.setChecked(True)
     with qtbot.waitSignal(manager.models_listed, timeout=TIMEOUT):
-        manager.import_button.click()
+        installed.import_button.click()
     linked = models_folder / starter_model.name
     assert linked.is_symlink() and linked.resolve() == starter_model.resolve()
-    assert "a link to" in manager.path_value.text()
+    assert "a link to" in details.path_value.text()
 
     fake = tmp_path / "notes.gguf"
     fake.write_text("just some notes")
     choose_file(monkeypatch, fake)
-    manager.import_button.click()
+    installed.import_button.click()
     qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=TIMEOUT)
     assert "not a GGUF" in dialogs.errors[0]
     assert not (models_folder / "notes.gguf").exists()
-    assert manager.import_button.isEnabled()
+    assert installed.import_button.isEnabled()
 
 
 # -- downloading --------------------------------------------------------------------------------
@@ -520,9 +536,9 @@ def catalog_entry(server: ModelServer, payload: bytes, sha256: str | None = None
 def start_catalog_download(manager: ModelManager, entry: CatalogEntry) -> None:
     manager.tabs.setCurrentWidget(manager.download_tab)
     assert manager.select_catalog_entry(entry.filename)
-    assert manager.catalog_download_button.isEnabled()
-    assert entry.name in plain(manager.catalog_detail)
-    manager.catalog_download_button.click()
+    assert manager.download_tab.catalog_download_button.isEnabled()
+    assert entry.name in plain(manager.download_tab.catalog_detail)
+    manager.download_tab.catalog_download_button.click()
     assert manager.download_box.isVisible()
 
 
@@ -532,7 +548,7 @@ def wait_for_progress(qtbot: QtBot, manager: ModelManager) -> None:
     Progress signals come often from the download thread; they are not waited on with
     ``waitSignal``, whose temporary receiver could be gone before the last queued one arrives.
     """
-    qtbot.waitUntil(lambda: "B/s · " in manager.download_label.text(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: "B/s · " in manager.download_box.label.text(), timeout=TIMEOUT)
 
 
 def test_a_catalog_download_shows_progress_and_ends_with_the_model_listed(
@@ -545,17 +561,19 @@ def test_a_catalog_download_shows_progress_and_ends_with_the_model_listed(
     server = serve()
     entry = catalog_entry(server, payload)
     manager = make_manager(catalog=[entry])
-    assert manager.catalog.rowCount() == 1
+    downloads = manager.download_tab
+    box = manager.download_box
+    assert downloads.catalog.rowCount() == 1
 
     start_catalog_download(manager, entry)
     wait_for_progress(qtbot, manager)
 
     total = f"{len(payload) / 1e6:,.0f} MB"
-    assert f" of {total} · " in manager.download_label.text()
-    assert re.search(r"· [\d.,]+ [KM]B/s · about \d+ (s|min) left$", manager.download_label.text())
-    assert 0 < manager.download_bar.value() < manager.download_bar.maximum()
-    assert manager.download_title.text() == "Downloading “Served SmolLM2”"
-    assert not manager.catalog_download_button.isEnabled(), "one download at a time"
+    assert f" of {total} · " in box.label.text()
+    assert re.search(r"· [\d.,]+ [KM]B/s · about \d+ (s|min) left$", box.label.text())
+    assert 0 < box.bar.value() < box.bar.maximum()
+    assert box.title.text() == "Downloading “Served SmolLM2”"
+    assert not downloads.catalog_download_button.isEnabled(), "one download at a time"
     assert list(table_rows(manager)) == [], "nothing half-downloaded is listed"
 
     server.release.set()
@@ -568,12 +586,12 @@ def test_a_catalog_download_shows_progress_and_ends_with_the_model_listed(
     assert target.read_bytes() == payload
     assert not partial_path(models_folder, entry.filename).exists()
     assert manager.tabs.currentWidget() is manager.installed_tab
-    assert not manager.download_box.isVisible()
+    assert not box.isVisible()
     assert list(table_rows(manager)) == ["served-smollm2"]
-    assert manager.catalog.index(0, 0).data(BADGE_ROLE)[0] == "Installed"
+    assert downloads.catalog.index(0, 0).data(BADGE_ROLE)[0] == "Installed"
     manager.select_catalog_entry(entry.filename)
-    assert manager.catalog_download_button.text() == "Installed"
-    assert not manager.catalog_download_button.isEnabled()
+    assert downloads.catalog_download_button.text() == "Installed"
+    assert not downloads.catalog_download_button.isEnabled()
 
 
 def test_a_wrong_checksum_is_reported_in_place_and_nothing_is_listed(
@@ -586,18 +604,20 @@ def test_a_wrong_checksum_is_reported_in_place_and_nothing_is_listed(
 ) -> None:
     server = serve(gated=False)
     manager = make_manager(known=[starter_model])
+    downloads = manager.download_tab
+    box = manager.download_box
     manager.tabs.setCurrentWidget(manager.download_tab)
 
-    manager.url_edit.setText(server.url("from-the-web.gguf"))
-    manager.sha_edit.setText("0" * 64)
-    manager.url_download_button.click()
-    qtbot.waitUntil(lambda: "was not downloaded" in manager.download_title.text(), timeout=TIMEOUT)
+    downloads.url_edit.setText(server.url("from-the-web.gguf"))
+    downloads.sha_edit.setText("0" * 64)
+    downloads.url_download_button.click()
+    qtbot.waitUntil(lambda: "was not downloaded" in box.title.text(), timeout=TIMEOUT)
 
-    assert manager.download_title.text() == "“from-the-web.gguf” was not downloaded"
-    assert manager.download_label.isVisible()
-    assert "checksum mismatch" in manager.download_label.text()
-    assert manager.download_label.property("tone") == "error"
-    assert not manager.download_bar.isVisible()
+    assert box.title.text() == "“from-the-web.gguf” was not downloaded"
+    assert box.label.isVisible()
+    assert "checksum mismatch" in box.label.text()
+    assert box.label.property("tone") == "error"
+    assert not box.bar.isVisible()
     assert dialogs.errors == [], "the reason is shown in the window, not in a box"
     assert sorted(path.name for path in models_folder.iterdir()) == []
     refresh_and_wait(qtbot, manager)
@@ -608,17 +628,19 @@ def test_a_web_address_that_is_not_a_model_file_is_refused_in_place(
     make_manager: ManagerFactory,
 ) -> None:
     manager = make_manager()
+    downloads = manager.download_tab
+    box = manager.download_box
     manager.tabs.setCurrentWidget(manager.download_tab)
 
-    manager.url_edit.setText("https://example.org/models/page.html")
-    manager.url_download_button.click()
-    assert manager.url_message.isVisible() and ".gguf" in manager.url_message.text()
+    downloads.url_edit.setText("https://example.org/models/page.html")
+    downloads.url_download_button.click()
+    assert downloads.url_message.isVisible() and ".gguf" in downloads.url_message.text()
 
-    manager.url_edit.setText("https://example.org/models/tiny.gguf")
-    manager.sha_edit.setText("not-a-checksum")
-    manager.url_download_button.click()
-    assert "64 characters" in manager.url_message.text()
-    assert not manager.download_box.isVisible()
+    downloads.url_edit.setText("https://example.org/models/tiny.gguf")
+    downloads.sha_edit.setText("not-a-checksum")
+    downloads.url_download_button.click()
+    assert "64 hexadecimal characters" in downloads.url_message.text()
+    assert not box.isVisible()
 
 
 def test_pause_keeps_what_arrived_and_resume_goes_on_from_there(
@@ -631,24 +653,27 @@ def test_pause_keeps_what_arrived_and_resume_goes_on_from_there(
     server = serve()
     entry = catalog_entry(server, payload)
     manager = make_manager(catalog=[entry])
+    installed = manager.installed_tab
+    downloads = manager.download_tab
+    box = manager.download_box
     start_catalog_download(manager, entry)
     wait_for_progress(qtbot, manager)
 
-    qtbot.mouseClick(manager.pause_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: manager.download_title.text().startswith("Paused"), timeout=TIMEOUT)
+    qtbot.mouseClick(box.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: box.title.text().startswith("Paused"), timeout=TIMEOUT)
 
     partial = partial_path(models_folder, entry.filename)
     kept = partial.stat().st_size
     assert 0 < kept < len(payload)
-    assert manager.pause_button.text() == "Resume"
-    assert "Resume goes on from there" in manager.download_label.text()
+    assert box.pause_button.text() == "Resume"
+    assert "Resume goes on from there" in box.label.text()
     assert not (models_folder / entry.filename).exists()
-    assert manager.catalog.index(0, 0).data(BADGE_ROLE)[0] == "Partly downloaded"
+    assert downloads.catalog.index(0, 0).data(BADGE_ROLE)[0] == "Partly downloaded"
 
     target = models_folder / entry.filename
     server.release.set()
-    qtbot.mouseClick(manager.pause_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: manager.model.row_of(target) is not None, timeout=TIMEOUT)
+    qtbot.mouseClick(box.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: installed.model.row_of(target) is not None, timeout=TIMEOUT)
 
     assert server.ranges == [None, f"bytes={kept}-"]
     assert target.read_bytes() == payload
@@ -666,6 +691,8 @@ def test_closing_during_a_download_pauses_it_and_cancel_deletes_the_part(
     server = serve()
     entry = catalog_entry(server, payload)
     manager = make_manager(catalog=[entry])
+    downloads = manager.download_tab
+    box = manager.download_box
     start_catalog_download(manager, entry)
     wait_for_progress(qtbot, manager)
 
@@ -683,14 +710,14 @@ def test_closing_during_a_download_pauses_it_and_cancel_deletes_the_part(
 
     with qtbot.waitSignal(manager.models_listed, timeout=TIMEOUT):
         manager.show()
-    qtbot.waitUntil(lambda: manager.pause_button.text() == "Resume", timeout=TIMEOUT)
-    assert manager.download_box.isVisible()
+    qtbot.waitUntil(lambda: box.pause_button.text() == "Resume", timeout=TIMEOUT)
+    assert box.isVisible()
 
-    qtbot.mouseClick(manager.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(box.cancel_button, Qt.MouseButton.LeftButton)
     assert not partial.exists()
-    assert "cancelled" in manager.download_title.text()
+    assert "cancelled" in box.title.text()
     assert sorted(models_folder.iterdir()) == []
-    assert manager.catalog.index(0, 0).data(BADGE_ROLE) is None
+    assert downloads.catalog.index(0, 0).data(BADGE_ROLE) is None
 
 
 def test_cancel_while_downloading_deletes_the_part(
@@ -703,14 +730,117 @@ def test_cancel_while_downloading_deletes_the_part(
     server = serve()
     entry = catalog_entry(server, payload)
     manager = make_manager(catalog=[entry])
+    box = manager.download_box
     start_catalog_download(manager, entry)
     wait_for_progress(qtbot, manager)
 
-    qtbot.mouseClick(manager.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "cancelled" in manager.download_title.text(), timeout=TIMEOUT)
+    qtbot.mouseClick(box.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "cancelled" in box.title.text(), timeout=TIMEOUT)
     # The download thread reported before it returned; it is gone a moment later.
     qtbot.waitUntil(lambda: not manager.downloading, timeout=TIMEOUT)
     assert sorted(models_folder.iterdir()) == []
+
+
+# -- what the window knows without asking the disk ----------------------------------------------
+
+
+def seen(tracker: DownloadTracker) -> tuple[DownloadState, bool, bool, int, bool]:
+    """State, running, can resume, bytes received, cancelling: read afresh after each
+    transition (mypy would carry an earlier assert's narrowing across it)."""
+    return (
+        tracker.state,
+        tracker.running,
+        tracker.can_resume,
+        tracker.received,
+        tracker.cancelling,
+    )
+
+
+def test_the_download_tracker_pauses_resumes_and_turns_a_stop_into_a_cancel() -> None:
+    tracker = DownloadTracker()
+    assert seen(tracker) == (DownloadState.IDLE, False, False, 0, False)
+    assert tracker.filename == ""
+    wanted = download_request(
+        "https://example.org/models/tiny.gguf", name="Tiny", size_bytes=480_000_000
+    )
+
+    tracker.start(wanted)
+    assert seen(tracker) == (DownloadState.RUNNING, True, False, 0, False)
+    assert tracker.total == 480_000_000, "the catalog's size until the server says"
+    assert tracker.progressed(DownloadProgress(12_000_000, 481_000_000, 1e6, 469))
+    assert seen(tracker) == (DownloadState.RUNNING, True, False, 12_000_000, False)
+    assert tracker.total == 481_000_000
+    with pytest.raises(RuntimeError):
+        tracker.start(wanted)
+
+    # Progress already on its way when a pause was asked for is stale.
+    assert tracker.stop()
+    assert seen(tracker) == (DownloadState.STOPPING, True, False, 12_000_000, False)
+    assert not tracker.progressed(DownloadProgress(13_000_000, 481_000_000, 1e6, 468))
+    assert tracker.stopped(12_500_000, 481_000_000) is DownloadState.PAUSED
+    assert seen(tracker) == (DownloadState.PAUSED, False, True, 12_500_000, False)
+    assert not tracker.stop(), "nothing runs to stop"
+
+    # Resume goes on from what was kept; a cancel asked while it stops makes the answer a cancel.
+    tracker.start(wanted, tracker.received)
+    assert seen(tracker) == (DownloadState.RUNNING, True, False, 12_500_000, False)
+    assert tracker.stop()
+    assert tracker.stop(cancel=True)
+    assert seen(tracker) == (DownloadState.STOPPING, True, False, 12_500_000, True)
+    assert tracker.stopped(12_600_000) is DownloadState.CANCELLED
+    assert seen(tracker) == (DownloadState.CANCELLED, False, False, 0, False)
+    assert tracker.request is wanted and tracker.filename == "tiny.gguf", (
+        "to say what was cancelled"
+    )
+
+    tracker.dismissed()
+    assert seen(tracker) == (DownloadState.IDLE, False, False, 0, False)
+    assert tracker.request is None
+
+
+def test_the_download_tracker_keeps_a_failure_to_retry_and_forgets_a_finished_download() -> None:
+    tracker = DownloadTracker()
+    wanted = download_request("https://example.org/models/tiny.gguf")
+    tracker.start(wanted)
+    assert tracker.total is None, "neither the catalog nor the server said"
+    assert tracker.failed(3_000_000) is DownloadState.FAILED
+    assert seen(tracker) == (DownloadState.FAILED, False, True, 3_000_000, False)
+
+    tracker.start(wanted, tracker.received)
+    assert tracker.stop(cancel=True)
+    assert tracker.failed(3_100_000) is DownloadState.CANCELLED, "the cancel wins"
+
+    tracker.start(wanted)
+    assert tracker.finished() is wanted
+    assert seen(tracker) == (DownloadState.IDLE, False, False, 0, False)
+    assert tracker.request is None
+
+
+def test_a_folder_scan_carries_links_parts_and_paths_for_the_window(
+    starter_model: Path, models_folder: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere" / "mine.gguf"
+    elsewhere.parent.mkdir()
+    shutil.copy(starter_model, elsewhere)
+    link = models_folder / "linked.gguf"
+    link.symlink_to(elsewhere)
+    partial_path(models_folder, "coming.gguf").write_bytes(b"x" * 1234)
+    # The same file by another spelling, as a settings path may name it.
+    alias = models_folder / "sub" / ".." / "linked.gguf"
+
+    found = scan_folder(models_folder, [starter_model], 4096, [alias])
+
+    by_name = {model.path.name: model for model in found.models}
+    assert sorted(by_name) == sorted([starter_model.name, "linked.gguf"])
+    starter, linked = by_name[starter_model.name], by_name["linked.gguf"]
+    assert starter.starter and not starter.in_folder and starter.link_target is None
+    assert not linked.starter and linked.in_folder
+    assert linked.link_target == linked.resolved == elsewhere.resolve()
+    assert found.files == {"linked.gguf"}, "a part is not a file of the folder"
+    assert found.partial_files == {"coming.gguf": 1234}
+    assert found.installed_names == {"linked.gguf", starter_model.name}
+    assert found.same_file(alias, linked) and found.same_file(elsewhere.resolve(), linked)
+    assert not found.same_file(alias, starter)
 
 
 # -- the words ----------------------------------------------------------------------------------
@@ -723,12 +853,13 @@ def test_progress_reads_as_amounts_speed_and_time_left() -> None:
     assert describe_transfer(big) == "1.2 of 4.8 GB · 12.5 MB/s · about 5 min left"
     unknown = DownloadProgress(52_000_000, None, 900_000, None)
     assert describe_transfer(unknown) == "52 MB · 900 KB/s"
-    assert describe_parameters(1_540_000_000) == "1.5 B"
+    assert parameters_text(1_540_000_000) == "1.5 B"
 
 
 def test_the_shipped_catalog_is_offered_by_default(qtbot: QtBot, models_folder: Path) -> None:
     manager = ModelManager(models_folder, list, lambda: 4096, lambda: None, lambda: None)
     qtbot.addWidget(manager)
+    downloads = manager.download_tab
     entries = load_catalog()
-    assert manager.catalog.rowCount() == len(entries) > 0
-    assert manager.catalog_stack.currentWidget() is manager.catalog_table
+    assert downloads.catalog.rowCount() == len(entries) > 0
+    assert downloads.catalog_stack.currentWidget() is downloads.catalog_table

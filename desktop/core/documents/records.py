@@ -4,6 +4,7 @@ run's progress and the controls to pause and stop it, and a search hit."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -101,15 +102,22 @@ class IndexControl:
 
     Pausing holds the run between two pages, so nothing done so far is lost and resuming goes on
     from the next page; cancelling ends the run and leaves unfinished documents queued.
+    ``on_hold`` is called (on the run's thread) when the run has come to a stop at a pause.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_hold: Callable[[], None] | None = None) -> None:
         self._running = threading.Event()
         self._running.set()
         self._cancelled = threading.Event()
+        self._holding = threading.Event()
+        self.on_hold = on_hold
 
     def is_paused(self) -> bool:
         return not self._running.is_set()
+
+    def is_holding(self) -> bool:
+        """Paused, and the run has finished the page it was on."""
+        return self._holding.is_set()
 
     def is_cancelled(self) -> bool:
         return self._cancelled.is_set()
@@ -126,7 +134,15 @@ class IndexControl:
         self._running.set()
 
     def wait_while_paused(self) -> None:
-        self._running.wait()
+        if self._running.is_set():
+            return
+        self._holding.set()
+        if self.on_hold is not None:
+            self.on_hold()
+        try:
+            self._running.wait()
+        finally:
+            self._holding.clear()
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ GGUF_FILTER = "GGUF models (*.gguf)"
 @dataclass(frozen=True)
 class GenerationSettings:
     TITLE: ClassVar[str] = "Generation"
+    NOTE: ClassVar[str] = ""
 
     temperature: float = setting(
         0.7,
@@ -206,6 +207,10 @@ class GenerationSettings:
 @dataclass(frozen=True)
 class ModelSettings:
     TITLE: ClassVar[str] = "Model loading"
+    NOTE: ClassVar[str] = (
+        "Changing any of these loads the model again, which takes a few seconds; Folio says so "
+        "before it happens."
+    )
 
     model_path: str = setting(
         "",
@@ -268,6 +273,10 @@ class ModelSettings:
 @dataclass(frozen=True)
 class DocumentSettings:
     TITLE: ClassVar[str] = "Documents"
+    NOTE: ClassVar[str] = (
+        "Passage size and overlap apply to documents indexed from now on; Folio offers to index "
+        "the others again. Sources, balance and threshold apply to the next question."
+    )
 
     chunk_size: int = setting(
         600,
@@ -335,6 +344,7 @@ class DocumentSettings:
 @dataclass(frozen=True)
 class AppearanceSettings:
     TITLE: ClassVar[str] = "Appearance"
+    NOTE: ClassVar[str] = "Applies at once to the whole window."
 
     theme: str = setting(
         "system",
@@ -423,9 +433,10 @@ class SettingError(ValueError):
 
 
 class _Group(Protocol):
-    """A group of settings: a dataclass with a title."""
+    """A group of settings: a dataclass with a title and a note for the settings dialog."""
 
     TITLE: ClassVar[str]
+    NOTE: ClassVar[str]
     __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
 
@@ -438,6 +449,7 @@ GROUP_CLASSES = _group_classes()
 GENERATION, MODEL, DOCUMENTS, APPEARANCE = GROUP_CLASSES
 GROUPS: tuple[str, ...] = tuple(GROUP_CLASSES)
 GROUP_TITLES: dict[str, str] = {name: cls.TITLE for name, cls in GROUP_CLASSES.items()}
+GROUP_NOTES: dict[str, str] = {name: cls.NOTE for name, cls in GROUP_CLASSES.items()}
 # The groups that shape one answer, and so are options of ``folio ask``.
 ASK_GROUPS: tuple[str, ...] = (GENERATION, MODEL)
 

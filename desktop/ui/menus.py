@@ -1,0 +1,66 @@
+"""The main window's menu bar: every command it offers, with its shortcut."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+
+class MainMenus:
+    def __init__(self, window: QMainWindow, with_library: bool) -> None:
+        self._window = window
+        bar = window.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.new_action = self._action(file_menu, "&New chat", QKeySequence.StandardKey.New)
+        self.open_model_action = self._action(
+            file_menu, "&Open model file…", QKeySequence.StandardKey.Open
+        )
+        file_menu.addSeparator()
+        self.add_documents_action = self._action(file_menu, "&Add documents…")
+        self.add_folder_action = self._action(file_menu, "Add a &folder of documents…")
+        self.add_documents_action.setEnabled(with_library)
+        self.add_folder_action.setEnabled(with_library)
+        file_menu.addSeparator()
+        self.export_md_action = self._action(file_menu, "Export chat as &Markdown…")
+        self.export_json_action = self._action(file_menu, "Export chat as &JSON…")
+        file_menu.addSeparator()
+        self.settings_action = self._action(file_menu, "&Settings…", QKeySequence("Ctrl+,"))
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.models_action = self._action(file_menu, "&Models…", QKeySequence("Ctrl+Shift+M"))
+        file_menu.addSeparator()
+        self.quit_action = self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit)
+
+        chat_menu = bar.addMenu("&Chat")
+        self.stop_action = self._action(chat_menu, "&Stop answer", QKeySequence("Ctrl+."))
+        self.regenerate_action = self._action(
+            chat_menu, "&Regenerate last answer", QKeySequence("Ctrl+R")
+        )
+        self.rename_action = self._action(chat_menu, "Re&name chat", QKeySequence("F2"))
+        self.delete_action = self._action(chat_menu, "&Delete chat")
+        chat_menu.addSeparator()
+        self.chat_settings_action = self._action(
+            chat_menu, "Settings for &this chat…", QKeySequence("Ctrl+Shift+,")
+        )
+
+        view_menu = bar.addMenu("&View")
+        self.show_library_action = self._action(
+            view_menu, "&Document library", QKeySequence("Ctrl+L")
+        )
+        self.show_library_action.setCheckable(True)
+        self.show_library_action.setEnabled(with_library)
+
+        help_menu = bar.addMenu("&Help")
+        self.log_action = self._action(help_menu, "Open &log folder")
+        self.about_action = self._action(help_menu, "&About Folio")
+
+    def _action(
+        self,
+        menu: QMenu,
+        text: str,
+        shortcut: QKeySequence | QKeySequence.StandardKey | None = None,
+    ) -> QAction:
+        action = QAction(text, self._window)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        menu.addAction(action)
+        return action

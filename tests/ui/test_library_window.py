@@ -215,7 +215,7 @@ def test_an_answer_from_the_documents_cites_sources_that_open_the_page(
     # The question itself was saved as typed, not with the sources pasted in.
     assert window.store.messages(answer.conversation_id)[0].content.startswith("Who mows")
 
-    window.chat_view._on_anchor_clicked(QUrl(f"folio:source/{answer.id}/1"))
+    window.chat_view.anchorClicked.emit(QUrl(f"folio:source/{answer.id}/1"))
     viewer = window.viewer
     assert viewer is not None and viewer.isVisible()
     assert viewer.stack.currentWidget() is viewer.pdf_view

@@ -425,6 +425,10 @@ class TextStream(GenerationSink):
     def text_received(self, text: str) -> None:
         self._queue.put(text)
 
+    def wait(self, timeout: float | None = None) -> GenerationResult:
+        """The generation's result, once it has ended (also after leaving the loop early)."""
+        return self._future.result(timeout=timeout)
+
     def __iter__(self) -> Iterator[str]:
         try:
             while (item := self._queue.get()) is not self._DONE:

@@ -4,6 +4,7 @@ again) and one chat's own settings (closed when another chat is opened)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QWidget
@@ -11,7 +12,9 @@ from PySide6.QtWidgets import QWidget
 from desktop.core.settings.presets import PresetLibrary
 from desktop.core.settings.schema import Settings
 from desktop.ui.chat.controller import ChatController
-from desktop.ui.settings.dialog import SettingsDialog
+
+if TYPE_CHECKING:
+    from desktop.ui.settings.dialog import SettingsDialog
 
 
 class SettingsDialogs(QObject):
@@ -42,6 +45,9 @@ class SettingsDialogs(QObject):
         return self._global
 
     def open_global(self) -> SettingsDialog:
+        # Imported when first opened, not with the window: its first appearance would wait.
+        from desktop.ui.settings.dialog import SettingsDialog
+
         if self._global is not None:
             self._global.raise_()
             self._global.activateWindow()
@@ -56,6 +62,8 @@ class SettingsDialogs(QObject):
 
     def open_chat(self, chat_title: str) -> SettingsDialog:
         """This chat's own generation settings, on top of the global ones."""
+        from desktop.ui.settings.dialog import SettingsDialog
+
         if self._chat is not None:
             self._chat.close()
         dialog = SettingsDialog(

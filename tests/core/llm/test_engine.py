@@ -316,7 +316,7 @@ def test_breaking_out_of_a_text_stream_cancels_the_generation(starter_engine: Ch
         break
 
     assert stream.cancel.is_set()
-    cancelled = stream._future.result(timeout=60)
+    cancelled = stream.wait(timeout=60)
     assert cancelled.finish_reason == "cancelled"
     assert cancelled.completion_tokens < 400
     assert "Paris" in _ask(starter_engine, CAPITAL).text

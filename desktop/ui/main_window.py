@@ -26,10 +26,8 @@ from desktop.core.chat.rag import SourceRef
 from desktop.core.chat.store import ConversationStore
 from desktop.core.documents.records import DocumentRecord
 from desktop.core.llm.engine import ChatEngine, ModelInfo
-from desktop.core.models.registry import known_model_files
 from desktop.core.models.starter import (
     is_starter_embedder,
-    starter_embedder_target,
 )
 from desktop.core.paths import AppPaths
 from desktop.core.settings.presets import ChatTuning, PresetLibrary
@@ -53,6 +51,7 @@ from desktop.ui.library.service import LibraryService
 from desktop.ui.library.settings_link import LibrarySettingsLink
 from desktop.ui.library.viewer import DocumentViewer, Passage
 from desktop.ui.menus import MainMenus
+from desktop.ui.models.models_window import ModelsWindow
 from desktop.ui.settings.windows import SettingsDialogs
 from desktop.ui.settings_session import SettingsSession
 from desktop.ui.widgets.banner import Banner
@@ -83,7 +82,6 @@ class MainWindow(QMainWindow):
         self._engine = engine
         self._library = library
         self._viewer: DocumentViewer | None = None
-        self._model_manager: ModelManager | None = None
 
         self.presets = PresetLibrary(paths.presets_file)
         self.session = SettingsSession(
@@ -100,6 +98,7 @@ class MainWindow(QMainWindow):
             library=library,
             presets=self.presets,
         )
+        self.models_window = ModelsWindow(self, paths, engine, self._current_settings)
         self.dialogs = SettingsDialogs(self, self._current_settings, self.presets, self.controller)
         self._build()
         self._connect()
@@ -242,7 +241,7 @@ class MainWindow(QMainWindow):
             self.library_pane.status_message.connect(self._on_notice)
         if self.library_link is not None:
             self.library_link.notice.connect(self.statusBar().showMessage)
-            self.library_link.embedder_changed.connect(self._on_models_in_use_changed)
+            self.library_link.embedder_changed.connect(self.models_window.update_in_use)
 
         self.composer_box.sent.connect(self.error_banner.hide)
         self.composer_box.stop_requested.connect(self._stop)
@@ -264,6 +263,8 @@ class MainWindow(QMainWindow):
         menus.log_action.triggered.connect(self._on_open_log_folder)
         menus.settings_action.triggered.connect(self.open_settings)
         menus.models_action.triggered.connect(self.open_models)
+        self.models_window.chat_model_chosen.connect(self.model_control.load)
+        self.models_window.embedding_model_chosen.connect(self.choose_embedding_model)
         menus.chat_settings_action.triggered.connect(self.open_chat_settings)
         menus.about_action.triggered.connect(self._on_about)
 
@@ -282,12 +283,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_model_changed(self, info: ModelInfo) -> None:
         self.chat_view.set_model_name(info.name)
-        self._on_models_in_use_changed()
-
-    @Slot()
-    def _on_models_in_use_changed(self) -> None:
-        if self._model_manager is not None:
-            self._model_manager.update_in_use()
+        self.models_window.update_in_use()
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -346,41 +342,7 @@ class MainWindow(QMainWindow):
     # -- the Models window ----------------------------------------------------------------------
 
     def open_models(self) -> ModelManager:
-        from desktop.ui.models.manager import ModelManager
-
-        if self._model_manager is not None:
-            self._model_manager.show()
-            self._model_manager.raise_()
-            self._model_manager.activateWindow()
-            return self._model_manager
-        manager = ModelManager(
-            self._paths.models,
-            self._known_model_files,
-            lambda: self.settings.model.context_length,
-            self._chat_model_path,
-            self._embedding_model_path,
-            self,
-        )
-        manager.chat_model_chosen.connect(self.model_control.load)
-        manager.embedding_model_chosen.connect(self.choose_embedding_model)
-        self._model_manager = manager
-        manager.show()
-        return manager
-
-    def _known_model_files(self) -> list[Path]:
-        loaded = self._engine.info.path if self._engine.info is not None else None
-        configured = (self.settings.model.model_path, self.settings.documents.embedding_model)
-        return known_model_files(self._paths.cache, configured, loaded)
-
-    def _chat_model_path(self) -> Path | None:
-        info = self._engine.info
-        return info.path if info is not None else None
-
-    def _embedding_model_path(self) -> Path:
-        configured = self.settings.documents.embedding_model
-        if configured:
-            return Path(configured).expanduser()
-        return starter_embedder_target(self._paths.cache)
+        return self.models_window.open()
 
     @Slot(object)
     def choose_embedding_model(self, path: Path) -> None:
@@ -389,8 +351,7 @@ class MainWindow(QMainWindow):
         if chosen != self.settings.documents.embedding_model:
             edited = self.settings.with_values({"embedding_model": chosen})
             self._on_settings_applied(edited, ["embedding_model"])
-            if self._model_manager is not None:
-                self._model_manager.update_in_use()
+            self.models_window.update_in_use()
 
     # -- chatting -------------------------------------------------------------------------------
 
@@ -612,8 +573,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         QSettings().setValue("window/geometry", self.saveGeometry())
-        if self._model_manager is not None:
-            # A running download is paused (its partial kept, to resume next time).
-            self._model_manager.shutdown()
+        self.models_window.shutdown()
         self.controller.shutdown()
         event.accept()

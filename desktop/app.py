@@ -5,8 +5,12 @@ Qt is imported only on the window path, so the CLI starts quickly and runs witho
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
+
+from desktop.core.logs import setup_logging
+from desktop.core.paths import app_paths
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,6 +19,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.cli.main import run_cli
 
         return run_cli(arguments)
-    from desktop.ui.application import run_gui
-
+    # Logged before Qt is imported, so that a broken Qt install is in the log too.
+    paths = app_paths().ensure()
+    setup_logging(paths.log_file)
+    try:
+        from desktop.ui.application import run_gui
+    except ImportError:
+        logging.getLogger(__name__).exception("the window cannot start")
+        raise
     return run_gui()

@@ -13,7 +13,7 @@ from typing import Any
 
 from desktop.cli.documents import open_library
 from desktop.cli.errors import UsageError
-from desktop.cli.options import add_setting_options, settings_from
+from desktop.cli.options import settings_from
 from desktop.core.chat.rag import (
     NOT_IN_LIBRARY,
     GroundedQuestion,
@@ -29,26 +29,6 @@ from desktop.core.llm.prompting import QuestionTooLongError
 from desktop.core.models.starter import starter_model_path
 from desktop.core.paths import AppPaths
 from desktop.core.settings.schema import GenerationSettings, Settings
-
-
-def add_parser(commands: Any) -> None:
-    ask = commands.add_parser(
-        "ask", help="Ask the model one question and stream the answer to stdout."
-    )
-    ask.add_argument("question", help="The question (use quotes).")
-    ask.add_argument(
-        "--json",
-        action="store_true",
-        help='Print one JSON object {"answer", "model", "timings": {"ttft_s", "tokens", '
-        '"tokens_per_s"}} at the end instead of streaming text.',
-    )
-    ask.add_argument(
-        "--docs",
-        action="store_true",
-        help="Answer from the document library, citing the passages used as [n] with their "
-        'file and page (--json adds "citations").',
-    )
-    add_setting_options(ask)
 
 
 def run(args: argparse.Namespace, paths: AppPaths) -> int:

@@ -16,41 +16,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from desktop.cli import parsers
 from desktop.cli.errors import EXIT_REFERENCE_UNAVAILABLE, CommandError, UsageError
 from desktop.core.paths import AppPaths
 
 # The source checkout this package was installed from (editable), where ``benchmarks/`` is.
 CHECKOUT = Path(__file__).resolve().parents[2]
-# In the order they run: the quick ones first.
-BENCHMARKS = ("startup", "retrieval", "download", "generation", "ttft", "embed", "ingest", "ui")
-
-
-def add_parser(commands: Any) -> None:
-    bench = commands.add_parser(
-        "bench",
-        help="Run benchmarks, each against a reference measured in the same run.",
-    )
-    bench.add_argument(
-        "names",
-        nargs="*",
-        metavar="NAME",
-        help=f"Which to run (default: all): {', '.join(BENCHMARKS)}.",
-    )
-    bench.add_argument("--json", action="store_true", help="Print the results as one JSON list.")
-    bench.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="Where each NAME.json goes (default: benchmarks/results in the checkout).",
-    )
 
 
 def run(args: argparse.Namespace, _paths: AppPaths) -> int:
-    names = list(args.names) or list(BENCHMARKS)
-    unknown = [name for name in names if name not in BENCHMARKS]
+    names = list(args.names) or list(parsers.BENCHMARKS)
+    unknown = [name for name in names if name not in parsers.BENCHMARKS]
     if unknown:
         raise UsageError(
-            f"no benchmark called {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
+            f"no benchmark called {', '.join(unknown)}; choose from {', '.join(parsers.BENCHMARKS)}"
         )
     if not (CHECKOUT / "benchmarks" / "common.py").is_file():
         raise UsageError("the benchmarks come with a checkout of Folio's source; run this from one")

@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import Any
 
-from desktop.cli.errors import CliParser, UsageError
+from desktop.cli.errors import UsageError
 from desktop.cli.options import warn_about
 from desktop.core.paths import AppPaths
 from desktop.core.settings.schema import (
@@ -21,21 +21,6 @@ from desktop.core.settings.schema import (
     Settings,
 )
 from desktop.core.settings.store import load_settings, save_settings
-
-
-def add_parser(commands: Any) -> None:
-    config = commands.add_parser(
-        "config", help="Show or change the settings (the same file the window uses)."
-    )
-    actions = config.add_subparsers(dest="config_command", metavar="ACTION", parser_class=CliParser)
-    show = actions.add_parser("show", help="Every setting with its value, default and range.")
-    show.add_argument("--json", action="store_true")
-    change = actions.add_parser(
-        "set",
-        help="Change settings: KEY=VALUE ... (a list setting such as stop takes the key again "
-        "for each item; KEY= resets it to nothing).",
-    )
-    change.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
 
 
 def run(args: argparse.Namespace, paths: AppPaths) -> int:

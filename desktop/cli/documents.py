@@ -13,63 +13,36 @@ from typing import Any
 
 from desktop.cli.errors import UsageError
 from desktop.core.documents.evaluation import QuestionFileError, evaluate_file
-from desktop.core.documents.library import Library, embedder_for
+from desktop.core.documents.library import Library
 from desktop.core.documents.records import DocumentRecord, IndexProgress
-from desktop.core.embedding.embedder import Embedder
-from desktop.core.embedding.starter import starter_embedder_path
+from desktop.core.documents.session import LibrarySession
 from desktop.core.errors import EngineError
 from desktop.core.paths import AppPaths
 from desktop.core.settings.store import load_settings
 
 
-def add_parser(commands: Any) -> None:
-    index = commands.add_parser(
-        "index", help="Add files or folders to the document library and index them."
-    )
-    index.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    index.add_argument("--json", action="store_true", help="Print one JSON report at the end.")
-
-    library = commands.add_parser("library", help="List the documents in the library.")
-    library.add_argument("--json", action="store_true")
-
-    search = commands.add_parser("search", help="Search the library; best passages first.")
-    search.add_argument("query")
-    search.add_argument("-k", type=int, default=10, help="How many passages (default 10).")
-    search.add_argument("--json", action="store_true")
-
-    evaluate = commands.add_parser(
-        "eval", help="Page-level recall@1/3/5/10 and MRR@10 of library search on a QA file."
-    )
-    evaluate.add_argument("qa_file", type=Path, metavar="QA.jsonl")
-    evaluate.add_argument("--json", action="store_true")
-
-
 @contextmanager
 def open_library(paths: AppPaths) -> Iterator[Library]:
-    # The embedding model the library was indexed with, while it exists: the settings may name
-    # another (a damaged file reset it), and a CLI run must never cost the library its vectors.
+    """The library, with the embedding model it was indexed with while that file exists: the
+    settings may name another (a damaged file reset it), and a CLI run must never cost the
+    library its vectors."""
     documents = load_settings(paths.settings_file).settings.documents
-    folder = paths.data / "library"
     configured = documents.embedding_model
-    wanted = Path(configured).expanduser() if configured else starter_embedder_path(paths.cache)
-    path, rebuild = embedder_for(folder, wanted)
-    if path != wanted:
-        print(
-            f"folio: note: this library was indexed with {path.name}; using it "
-            f"(the settings name {wanted.name}; switch models in Settings to index again)",
-            file=sys.stderr,
-        )
-    embedder = Embedder()
+    session = LibrarySession(paths.data / "library", paths.cache)
+    session.configure(documents)
     try:
-        embedder.load(path).result()
-        library = Library(folder, embedder, rebuild_vectors=rebuild)
-        library.configure(documents)
-        try:
-            yield library
-        finally:
-            library.close()
+        kept = session.open(Path(configured).expanduser() if configured else None)
+        if kept:
+            print(
+                f"folio: note: this library was indexed with {kept}; using it (the settings "
+                "name another model; switch models in Settings to index again)",
+                file=sys.stderr,
+            )
+        library = session.library
+        assert library is not None
+        yield library
     finally:
-        embedder.close()
+        session.close()
 
 
 def run(args: argparse.Namespace, paths: AppPaths) -> int:

@@ -7,12 +7,13 @@ Bad input ends with exit code 2 and one line on stderr, never a traceback; Ctrl+
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from desktop import __version__
-from desktop.cli import ask, bench, config, documents, models
+from desktop.cli import parsers
 from desktop.cli.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -22,20 +23,20 @@ from desktop.cli.errors import (
     UsageError,
 )
 from desktop.core.logs import setup_logging
-from desktop.core.paths import AppPaths, app_paths
+from desktop.core.paths import app_paths
 
-Command = Callable[[argparse.Namespace, AppPaths], int]
-
-# Each command by the name it is typed with.
-COMMANDS: dict[str, Command] = {
-    "ask": ask.run,
-    "index": documents.run,
-    "library": documents.run,
-    "search": documents.run,
-    "eval": documents.run,
-    "config": config.run,
-    "models": models.run,
-    "bench": bench.run,
+# The module that runs each command, by the name it is typed with. Imported when the command
+# runs, not before: the window's engine, numpy and the HTTP stack cost a third of a second to
+# import, which ``folio --help`` or ``folio config show`` should not wait for.
+COMMANDS: dict[str, str] = {
+    "ask": "desktop.cli.ask",
+    "index": "desktop.cli.documents",
+    "library": "desktop.cli.documents",
+    "search": "desktop.cli.documents",
+    "eval": "desktop.cli.documents",
+    "config": "desktop.cli.config",
+    "models": "desktop.cli.models",
+    "bench": "desktop.cli.bench",
 }
 
 
@@ -47,8 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"folio {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
-    for module in (ask, documents, config, models, bench):
-        module.add_parser(commands)
+    parsers.add_ask(commands)
+    parsers.add_documents(commands)
+    parsers.add_config(commands)
+    parsers.add_models(commands)
+    parsers.add_bench(commands)
     return parser
 
 
@@ -60,7 +64,9 @@ def run_cli(argv: Sequence[str]) -> int:
             return 0
         paths = app_paths().ensure()
         setup_logging(paths.log_file)
-        return COMMANDS[args.command](args, paths)
+        command = importlib.import_module(COMMANDS[args.command])
+        code: int = command.run(args, paths)
+        return code
     except UsageError as exc:
         print(f"folio: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from desktop.cli.errors import EXIT_INTERRUPTED, CliParser, UsageError
+from desktop.cli.errors import EXIT_INTERRUPTED, UsageError
 from desktop.core.formatting import (
     duration_text,
     exact_size_text,
@@ -43,44 +43,6 @@ from desktop.core.settings.store import load_settings
 PLAIN_PROGRESS_STEPS = 10
 # When the server does not say how large the file is, a plain line every this many bytes.
 PLAIN_PROGRESS_BYTES = 100_000_000
-
-
-def add_parser(commands: Any) -> None:
-    models = commands.add_parser(
-        "models",
-        help="List the models (the models folder and the starter models), import or download one.",
-    )
-    actions = models.add_subparsers(dest="models_command", metavar="ACTION", parser_class=CliParser)
-    listing = actions.add_parser(
-        "list", help="Each model's architecture, size, quantization and memory fit."
-    )
-    listing.add_argument("--json", action="store_true")
-    importing = actions.add_parser("import", help="Copy a GGUF file into the models folder.")
-    importing.add_argument("path", type=Path, metavar="PATH")
-    importing.add_argument(
-        "--link", action="store_true", help="Link to the file where it is instead of copying it."
-    )
-    catalog = actions.add_parser("catalog", help="The models Folio offers to download.")
-    catalog.add_argument("--json", action="store_true")
-    fetching = actions.add_parser(
-        "download",
-        help="Download a model into the models folder: a catalog name or a link to a .gguf file. "
-        "Ctrl+C pauses; the same command again resumes.",
-    )
-    fetching.add_argument(
-        "source",
-        metavar="URL_OR_CATALOG_NAME",
-        help="A link (https://…/model.gguf) or a name or file name from “folio models catalog”.",
-    )
-    fetching.add_argument(
-        "--sha256",
-        metavar="HEX",
-        help="The file's SHA-256 checksum (Hugging Face shows it on the file's page); the "
-        "download is refused if it differs.",
-    )
-    fetching.add_argument(
-        "--name", metavar="FILENAME", help="Save the model under this file name (ends in .gguf)."
-    )
 
 
 def run(args: argparse.Namespace, paths: AppPaths) -> int:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 
 def size_text(size: int) -> str:
-    """“850 bytes”, “12 KB”, “253 MB”, “4.8 GB”: a size at a glance."""
+    """“850 bytes”, “1.5 MB”, “765 KB”, “253 MB”, “4.8 GB”: a size at a glance, in two or three
+    figures."""
     if size < 1000:
         return f"{size:,} bytes"
-    if size < 1_000_000:
-        return f"{size / 1e3:,.0f} KB"
-    if size < 1_000_000_000:
-        return f"{size / 1e6:,.0f} MB"
+    for scale, unit in ((1e3, "KB"), (1e6, "MB")):
+        if size < scale * 1000:
+            value = size / scale
+            return f"{value:,.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
     return f"{size / 1e9:,.1f} GB"
 
 

@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
 
         session = self.session
         session.changed.connect(self._on_settings_changed)
+        session.saved.connect(self._on_settings_saved)
         session.restyle_requested.connect(self._on_restyle_requested)
         session.value_restored.connect(self.dialogs.show_value)
         session.save_failed.connect(self._on_notice)
@@ -302,12 +303,13 @@ class MainWindow(QMainWindow):
     @Slot(object, object)
     def _on_settings_applied(self, edited: Settings, keys: list[str]) -> None:
         try:
-            changed = self.session.apply(edited, keys)
+            self.session.apply(edited, keys)
         except SettingError as error:
             show_error(self, str(error))
-            return
-        if changed:
-            self.statusBar().showMessage("Settings saved; they apply from the next answer.", 5000)
+
+    @Slot(object)
+    def _on_settings_saved(self, _keys: list[str]) -> None:
+        self.statusBar().showMessage("Settings saved; they apply from the next answer.", 5000)
 
     def _confirm_embedder_switch(self, chosen: Settings) -> bool:
         link = self.library_link

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 class SettingsSession(QObject):
     # The settings now, and the keys that changed.
     changed = Signal(object, object)  # Settings, list[str]
+    # A change made in the settings dialog was saved (the keys), before its effects begin.
+    saved = Signal(object)
     # Load the model again with these settings (reloading ones changed).
     reload_requested = Signal(object)  # ModelSettings
     # The appearance changed: redraw.
@@ -82,6 +84,7 @@ class SettingsSession(QObject):
                 self.value_restored.emit(key, previous.value(key))
         self._settings = chosen
         self._save()
+        self.saved.emit(list(changed))
         self.changed.emit(chosen, list(changed))
         effects = {SPECS[key].effect for key in changed}
         for key in changed:
@@ -89,7 +92,8 @@ class SettingsSession(QObject):
                 self._embedder_before = previous.value(key)
                 path = str(chosen.value(key))
                 self.embedder_switch_requested.emit(Path(path).expanduser() if path else None)
-        if Effect.REINDEX in effects:
+        if Effect.REINDEX in effects and Effect.SWITCH_EMBEDDER not in effects:
+            # A new embedding model indexes everything again anyway.
             self.reindex_offered.emit()
         if Effect.RESTYLE in effects:
             self.restyle_requested.emit(chosen.appearance)

@@ -53,13 +53,17 @@ class _Callbacks:
 
 
 class _Relay(QObject):
-    """Lives in the GUI thread; workers emit, Qt queues, the owner's slot runs there."""
+    """Lives in the GUI thread; workers emit, Qt queues, the owner's slot runs there.
 
-    delivered = Signal(int, object, object, object)  # task, kind, value, work released
+    What is sent travels in a list (the parcel) that the GUI thread empties: a worker keeps no
+    reference of its own to it once sent.
+    """
 
-    def send(self, task: int, kind: _Kind, value: object = None, released: object = None) -> None:
+    delivered = Signal(int, object, object)  # task, kind, parcel: [value, and what to release]
+
+    def send(self, task: int, kind: _Kind, parcel: list[Any]) -> None:
         try:
-            self.delivered.emit(task, kind, value, released)
+            self.delivered.emit(task, kind, parcel)
         except RuntimeError:
             # The window that asked for the work has been destroyed; nobody awaits the answer.
             log.debug("a task finished after the window that started it was closed")
@@ -79,14 +83,15 @@ class TaskContext:
     def report(self, progress: object) -> None:
         """Hand ``progress`` to the task's progress callable on the GUI thread."""
         if not self.cancelled.is_set():
-            self._relay.send(self._task, _Kind.PROGRESS, progress)
+            self._relay.send(self._task, _Kind.PROGRESS, [progress])
 
 
 @dataclass(eq=False)
 class Task(Generic[T]):
-    """A task handed to a lane: its future, and the way to ask it to stop."""
+    """A task handed to a lane, and the way to ask it to stop. ``future`` is done once the
+    task has ended and its outcome is on its way to the GUI thread (which alone gets it)."""
 
-    future: Future[T]
+    future: Future[None]
     context: TaskContext
 
     def cancel(self) -> None:
@@ -103,10 +108,11 @@ class Channel:
     """Carries what work on another thread streams (an answer's text) to a GUI callable."""
 
     def __init__(self, relay: _Relay, task: int) -> None:
-        self._send = functools.partial(relay.send, task, _Kind.PROGRESS)
+        self._relay = relay
+        self._task = task
 
     def __call__(self, value: object) -> None:
-        self._send(value)
+        self._relay.send(self._task, _Kind.PROGRESS, [value])
 
 
 @dataclass
@@ -126,14 +132,21 @@ class _Lane:
                 self.thread.start()
 
     def _drain(self) -> None:
-        while True:
+        try:
+            while True:
+                with self.lock:
+                    if not self.waiting:
+                        return
+                    job = self.waiting.popleft()
+                job()
+                del job
+        finally:
+            # Also when a job escapes with an error: the next task starts a thread again.
             with self.lock:
-                if not self.waiting:
-                    self.thread = None
-                    return
-                job = self.waiting.popleft()
-            job()
-            del job
+                self.thread = None
+                if self.waiting:
+                    self.thread = threading.Thread(target=self._drain, name=f"folio-{self.name}")
+                    self.thread.start()
 
     def join(self) -> None:
         with self.lock:
@@ -170,8 +183,8 @@ class Tasks(QObject):
         """Run ``work`` on ``lane``, after the tasks already queued there."""
         number = next(self._numbers)
         context = TaskContext(self._relay, number)
-        future: Future[T] = Future()
-        task = Task(future, context)
+        future: Future[None] = Future()
+        task: Task[T] = Task(future, context)
         if self._closed:
             future.cancel()
             return task
@@ -193,7 +206,7 @@ class Tasks(QObject):
         back to the GUI thread; the channel returned carries what it streams to ``progress``."""
         number = next(self._numbers)
         self._callbacks[number] = _Callbacks(done, failed, progress)
-        future.add_done_callback(functools.partial(_report_outcome, self._relay, number, None))
+        future.add_done_callback(functools.partial(_report_outcome, self._relay, number))
         return Channel(self._relay, number)
 
     def channel(self, progress: Progress) -> tuple[int, Channel]:
@@ -215,23 +228,25 @@ class Tasks(QObject):
         if callbacks is None:
             return
         callbacks.done, callbacks.failed = done, failed
-        future.add_done_callback(functools.partial(_report_outcome, self._relay, number, None))
+        future.add_done_callback(functools.partial(_report_outcome, self._relay, number))
 
     def is_busy(self, lane: str) -> bool:
         with self._lock:
             running = self._lanes.get(lane)
         return running is not None and running.thread is not None
 
-    def shutdown(self) -> None:
-        """Stop taking work, ask every task to stop, and wait for the lanes to empty."""
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop taking work, ask every task to stop, and (with ``wait``) wait for the lanes to
+        empty. What tasks still send afterwards is dropped."""
         self._closed = True
         with self._lock:
             tasks = list(self._tasks.values())
             lanes = list(self._lanes.values())
         for task in tasks:
             task.cancel()
-        for lane in lanes:
-            lane.join()
+        if wait:
+            for lane in lanes:
+                lane.join()
 
     def _lane(self, name: str) -> _Lane:
         with self._lock:
@@ -240,11 +255,15 @@ class Tasks(QObject):
                 lane = self._lanes[name] = _Lane(name)
             return lane
 
-    @Slot(int, object, object, object)
-    def _on_delivered(self, number: int, kind: _Kind, value: object, released: object) -> None:
-        if isinstance(released, list):
-            # The work the task ran, let go of here, on the GUI thread.
-            released.clear()
+    @Slot(int, object, object)
+    def _on_delivered(self, number: int, kind: _Kind, parcel: list[Any]) -> None:
+        value = parcel[0] if parcel else None
+        # The value and the work the task ran, let go of here, on the GUI thread.
+        parcel.clear()
+        if self._closed:
+            if kind is not _Kind.PROGRESS:
+                self._callbacks.pop(number, None)
+            return
         if kind is _Kind.PROGRESS:
             callbacks = self._callbacks.get(number)
             if callbacks is not None and callbacks.progress is not None:
@@ -262,11 +281,15 @@ class Tasks(QObject):
             assert isinstance(value, BaseException)
             callbacks.failed(value)
         else:
-            log.error("a background task failed", exc_info=value)  # type: ignore[arg-type]
+            log.error("a background task failed", exc_info=value)
 
 
 class _Job:
-    """A task as its lane runs it: the work, then its outcome sent to the GUI thread."""
+    """A task as its lane runs it: the work, then its outcome sent to the GUI thread.
+
+    The outcome goes to the GUI thread before the future is marked done, so that a task waiting
+    on this one (``Task.future``) is answered after it; the future itself carries nothing.
+    """
 
     def __init__(
         self,
@@ -274,39 +297,38 @@ class _Job:
         number: int,
         work: Callable[[TaskContext], Any],
         context: TaskContext,
-        future: Future[Any],
+        future: Future[None],
     ) -> None:
         self._relay = relay
         self._number = number
-        # Emptied on the GUI thread once the outcome is there (see the module docstring).
-        self._work: list[Callable[[TaskContext], Any]] = [work]
+        self._parcel: list[Any] = [None, work]
         self._context = context
         self._future = future
 
     def __call__(self) -> None:
+        parcel, self._parcel = self._parcel, []
         future = self._future
         if not future.set_running_or_notify_cancel():
-            self._relay.send(self._number, _Kind.CANCELLED, None, self._work)
+            self._relay.send(self._number, _Kind.CANCELLED, parcel)
             return
-        work = self._work[0]
+        kind = _Kind.DONE
         try:
-            result = work(self._context)
+            parcel[0] = parcel[1](self._context)
         except BaseException as error:
-            del work
-            future.set_exception(error)
-            self._relay.send(self._number, _Kind.FAILED, error, self._work)
-        else:
-            del work
-            future.set_result(result)
-            self._relay.send(self._number, _Kind.DONE, result, self._work)
+            parcel[0] = error
+            kind = _Kind.FAILED
+            del error
+        self._relay.send(self._number, kind, parcel)
+        del parcel
+        future.set_result(None)
 
 
-def _report_outcome(relay: _Relay, number: int, released: object, finished: Future[Any]) -> None:
+def _report_outcome(relay: _Relay, number: int, finished: Future[Any]) -> None:
     if finished.cancelled():
-        relay.send(number, _Kind.CANCELLED)
+        relay.send(number, _Kind.CANCELLED, [])
         return
     error = finished.exception()
     if error is None:
-        relay.send(number, _Kind.DONE, finished.result(), released)
+        relay.send(number, _Kind.DONE, [finished.result()])
     else:
-        relay.send(number, _Kind.FAILED, error, released)
+        relay.send(number, _Kind.FAILED, [error])

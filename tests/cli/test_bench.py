@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.common import BenchResult, Goal, percentile
-from desktop.cli import bench
+from desktop.cli import bench, parsers
 from desktop.cli.main import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def test_a_benchmark_without_its_reference_says_why_and_fails(
         "sys.exit(print_result('no_reference', run, '--json' in sys.argv))\n"
     )
     monkeypatch.setattr(bench, "CHECKOUT", checkout)
-    monkeypatch.setattr(bench, "BENCHMARKS", (*bench.BENCHMARKS, "no_reference"))
+    monkeypatch.setattr(parsers, "BENCHMARKS", (*parsers.BENCHMARKS, "no_reference"))
     out = tmp_path / "results"
     assert run_cli(["bench", "no_reference", "--out", str(out)]) == 4
     assert "no_reference not run: building llama-bench needs cmake" in capsys.readouterr().err

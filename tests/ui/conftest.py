@@ -22,6 +22,14 @@ FAST = {"max_tokens": 40, "context_length": 2048, "seed": 7, "temperature": 0.0}
 
 
 @pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """A folder for the user's documents, with a space in its name as many have."""
+    folder = tmp_path / "my documents"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
 def make_window(
     qtbot: QtBot, starter_model: Path, starter_embedder_file: Path
 ) -> Iterator[WindowFactory]:

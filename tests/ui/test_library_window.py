@@ -39,13 +39,6 @@ def no_modal_boxes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     return shown
 
 
-@pytest.fixture
-def docs(tmp_path: Path) -> Path:
-    folder = tmp_path / "my documents"
-    folder.mkdir()
-    return folder
-
-
 def drop(window: MainWindow, paths: list[Path]) -> None:
     """What dropping files from a file manager onto the window delivers."""
     mime = QMimeData()

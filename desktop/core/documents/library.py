@@ -133,6 +133,10 @@ class Library:
     def documents(self) -> list[DocumentRecord]:
         return self.store.all()
 
+    def snapshot(self) -> tuple[int, list[DocumentRecord]]:
+        """Every document, with a number that grows with every change to them."""
+        return self.store.snapshot()
+
     def document(self, document_id: str) -> DocumentRecord | None:
         return self.store.get(document_id)
 

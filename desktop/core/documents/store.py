@@ -55,6 +55,9 @@ class DocumentStore:
     def __init__(self, connection: sqlite3.Connection, lock: threading.RLock) -> None:
         self._conn = connection
         self._lock = lock
+        # Counts the writes, so that of two lists of the documents read on two threads the
+        # newer one can be told apart (the window shows the newer).
+        self._version = 0
         with self._lock, self._conn:
             self._conn.execute(_SCHEMA)
             self._conn.execute(_META_SCHEMA)
@@ -64,11 +67,16 @@ class DocumentStore:
 
     def all(self) -> list[DocumentRecord]:
         """Every document, oldest first; a ready one whose file is gone reads as missing."""
+        return self.snapshot()[1]
+
+    def snapshot(self) -> tuple[int, list[DocumentRecord]]:
+        """Every document, with the number of writes it reflects."""
         with self._lock:
+            version = self._version
             rows = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM documents ORDER BY added_at, name"
             ).fetchall()
-        return [_with_presence(_record(row)) for row in rows]
+        return version, [_with_presence(_record(row)) for row in rows]
 
     def get(self, document_id: str) -> DocumentRecord | None:
         with self._lock:
@@ -107,6 +115,7 @@ class DocumentStore:
     def insert(self, document_id: str, path: Path, size: int) -> None:
         """A new document, queued for indexing."""
         with self._lock, self._conn:
+            self._version += 1
             self._conn.execute(
                 "INSERT INTO documents (id, path, name, size, status, added_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -122,6 +131,7 @@ class DocumentStore:
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [_stored(value) for value in fields.values()]
         with self._lock, self._conn:
+            self._version += 1
             self._conn.execute(
                 f"UPDATE documents SET {assignments} WHERE id = ?", (*values, document_id)
             )
@@ -141,6 +151,7 @@ class DocumentStore:
 
     def delete(self, document_id: str) -> None:
         with self._lock, self._conn:
+            self._version += 1
             self._conn.execute("DELETE FROM documents WHERE id = ?", (document_id,))
 
     def set_meta(self, values: Sequence[tuple[str, str]]) -> None:
@@ -152,6 +163,7 @@ class DocumentStore:
     def requeue_interrupted(self) -> None:
         """Documents a run was indexing when it stopped are queued to be indexed again."""
         with self._lock, self._conn:
+            self._version += 1
             self._conn.execute(
                 "UPDATE documents SET status = ?, message = ? WHERE status IN (?, ?)",
                 (

@@ -4,14 +4,15 @@ Everything runs as background tasks (``desktop.ui.tasks``) on three lanes: ``lib
 adding, removing, switching the embedding model, in order), ``retrieval`` (a question never
 waits behind a folder of thousands of files being hashed) and ``indexing`` (one run at a time).
 What changed comes back in the signals, the documents as they are now among it, so the window
-never reads the library's SQLite file itself.
+never reads the library's SQLite file itself. The state of the run (going, paused, asked to
+look again) is kept here, on the GUI thread.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from desktop.core.chat.rag import (
     GroundedQuestion,
     ground_in_library,
 )
-from desktop.core.documents.library import Library, embedder_for
+from desktop.core.documents.library import Library
 from desktop.core.documents.records import (
     AddOutcome,
     AddResult,
@@ -33,9 +34,7 @@ from desktop.core.documents.records import (
     IndexControl,
     IndexProgress,
 )
-from desktop.core.embedding.embedder import Embedder
-from desktop.core.embedding.starter import starter_embedder_path
-from desktop.core.models.checks import check_embedding_model_file
+from desktop.core.documents.session import LibrarySession, Snapshot
 from desktop.core.paths import AppPaths
 from desktop.core.settings.schema import DocumentSettings
 from desktop.ui.errors import describe_failure
@@ -48,14 +47,15 @@ LIBRARY, RETRIEVAL, INDEXING = "library", "retrieval", "indexing"
 
 @dataclass(frozen=True)
 class _Opened:
-    documents: list[DocumentRecord]
+    snapshot: Snapshot
     # The model the library was indexed with, when it is not the one the settings name.
     kept_embedder: str = ""
 
 
 @dataclass(frozen=True)
-class _RunStarted:
-    pass
+class _Added:
+    results: list[AddResult]
+    snapshot: Snapshot
 
 
 @dataclass(frozen=True)
@@ -64,15 +64,9 @@ class _RunHeld:
 
 
 @dataclass(frozen=True)
-class _DocumentsNow:
-    documents: list[DocumentRecord]
-
-
-@dataclass(frozen=True)
 class _RunEnded:
-    ran: bool
     cancelled: bool
-    documents: list[DocumentRecord]
+    snapshot: Snapshot
 
 
 class LibraryService(QObject):
@@ -100,28 +94,27 @@ class LibraryService(QObject):
 
     def __init__(self, paths: AppPaths, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._paths = paths
+        self._session = LibrarySession(paths.data / "library", paths.cache)
         self._tasks = Tasks(self)
-        self._embedder: Embedder | None = None
-        self._library: Library | None = None
         self._documents: list[DocumentRecord] = []
-        self._document_settings = DocumentSettings()
-        # Held while a question is answered from the library, and while it is swapped.
-        self._swap_lock = threading.Lock()
-        # State of the GUI thread: the run going on, and what it was asked meanwhile.
+        self._shown: Snapshot | None = None
+        # The run, as the GUI thread knows it.
         self._control = IndexControl()
         self._run: Task[_RunEnded] | None = None
         self._indexing = False
+        # Asked to look for queued documents again once the run going on ends.
         self._run_again = False
-        self._switching = False
+        # Stop was pressed: what is left waits for Resume.
+        self._stopped = False
+        # Switches of embedding model asked for and not answered yet: no run starts meanwhile.
+        self._switches = 0
         self._closed = False
-        self._last_progress_document = ""
 
     # -- state ----------------------------------------------------------------------------------
 
     @property
     def library(self) -> Library | None:
-        return self._library
+        return self._session.library
 
     def is_indexing(self) -> bool:
         return self._indexing
@@ -130,7 +123,7 @@ class LibraryService(QObject):
         return self._indexing and self._control.is_paused()
 
     def documents(self) -> list[DocumentRecord]:
-        """The documents as the last change reported them (read on a worker thread)."""
+        """The documents as the last change reported them."""
         return list(self._documents)
 
     def document(self, document_id: str) -> DocumentRecord | None:
@@ -150,14 +143,12 @@ class LibraryService(QObject):
     def configure(self, settings: DocumentSettings) -> None:
         """Follow the Documents settings: passage size for what is indexed next, and the
         keyword/meaning balance for the next search."""
-        self._document_settings = settings
-        if self._library is not None:
-            self._library.configure(settings)
+        self._session.configure(settings)
 
     def refresh(self) -> None:
         """Read the documents again (a file may have been moved or deleted meanwhile);
         answered by ``documents_changed``."""
-        if self._library is not None:
+        if self.library is not None:
             self._change(lambda _library: None)
 
     def reindex_all(self) -> None:
@@ -195,35 +186,24 @@ class LibraryService(QObject):
 
     def switch_embedder(self, embedder_path: Path | None) -> None:
         """Index the library again with another embedding model (None: the built-in one).
-        Answered by ``embedder_switched`` or, with the library left as it was,
-        ``embedder_switch_failed``."""
-        self._switching = True
-        running = self._run
-        self._control.cancel()
+        Answered by ``embedder_switched`` or, with the library and its indexing left as they
+        were, ``embedder_switch_failed``."""
+        self._switches += 1
         self._tasks.run(
             LIBRARY,
-            lambda _context: self._switch_embedder(embedder_path, running),
+            lambda _context: self._switch(embedder_path),
             done=self._on_switched,
             failed=self._on_switch_failed,
         )
 
     def start_indexing(self) -> None:
         """Index whatever is queued; a run going on is asked to look again before it ends."""
-        if self._library is None or self._closed or self._switching:
+        if self.library is None or self._closed or self._switches:
             return
         if self._run is not None:
             self._run_again = True
             return
-        self._control = IndexControl()
-        self._run_again = False
-        library, control = self._library, self._control
-        self._run = self._tasks.run(
-            INDEXING,
-            lambda context: self._index(library, control, context),
-            done=self._on_run_ended,
-            failed=self._on_run_failed,
-            progress=self._on_run_reported,
-        )
+        self._start_run()
 
     def pause(self) -> None:
         if self._indexing:
@@ -238,6 +218,7 @@ class LibraryService(QObject):
             self.start_indexing()
 
     def cancel(self) -> None:
+        self._stopped = True
         self._control.cancel()
 
     def ground(
@@ -252,15 +233,12 @@ class LibraryService(QObject):
         threshold: float = RELEVANCE_THRESHOLD,
     ) -> None:
         """Retrieve and number sources for ``question``; answered by ``grounded``."""
-        if self._library is None:
+        if self.library is None:
             self.grounding_failed.emit(request_id, "The document library is still opening.")
             return
 
         def work(_context: TaskContext) -> GroundedQuestion:
-            with self._swap_lock:
-                library = self._library
-                if library is None:
-                    raise RuntimeError("The document library is being opened again; ask once more.")
+            with self._session.reading() as library:
                 return ground_in_library(
                     library,
                     question,
@@ -284,92 +262,44 @@ class LibraryService(QObject):
         self._closed = True
         self._control.cancel()
         self._tasks.shutdown()
-        if self._library is not None:
-            self._library.close()
-        if self._embedder is not None:
-            self._embedder.close()
+        self._session.close()
 
     # -- on the lanes ---------------------------------------------------------------------------
 
     def _open(self, embedder_path: Path | None) -> _Opened:
-        folder = self._paths.data / "library"
-        wanted = embedder_path or starter_embedder_path(self._paths.cache)
-        path, rebuild = embedder_for(folder, wanted)
-        kept = ""
-        if path != wanted:
-            log.warning("library indexed with %s; the settings name %s", path, wanted)
-            kept = path.name
-        self._embedder, self._library = self._load(path, rebuild)
-        return _Opened(self._library.documents(), kept)
-
-    def _load(self, path: Path, rebuild: bool) -> tuple[Embedder, Library]:
-        embedder = Embedder()
-        try:
-            embedder.load(path).result()
-            library = Library(self._paths.data / "library", embedder, rebuild_vectors=rebuild)
-        except BaseException:
-            embedder.close()
-            raise
-        library.configure(self._document_settings)
-        return embedder, library
+        kept = self._session.open(embedder_path)
+        return _Opened(self._session.snapshot(), kept)
 
     def _change(self, change: Callable[[Library], object]) -> None:
-        def work(_context: TaskContext) -> list[DocumentRecord]:
-            library = self._library
-            if library is None:
-                return []
-            change(library)
-            return library.documents()
+        def work(_context: TaskContext) -> Snapshot:
+            library = self._session.library
+            if library is not None:
+                change(library)
+            return self._session.snapshot()
 
         self._tasks.run(LIBRARY, work, done=self._on_changed, failed=self._on_change_failed)
 
-    def _add(self, paths: list[Path]) -> tuple[list[AddResult], list[DocumentRecord]]:
-        library = self._library
+    def _add(self, paths: list[Path]) -> _Added:
+        library = self._session.library
         if library is None:
             raise RuntimeError("The document library is still opening.")
-        return library.add(paths), library.documents()
+        return _Added(library.add(paths), self._session.snapshot())
 
-    def _switch_embedder(
-        self, embedder_path: Path | None, running: Task[_RunEnded] | None
-    ) -> list[DocumentRecord]:
-        path = embedder_path or starter_embedder_path(self._paths.cache)
-        # The new model is checked and loaded before anything is closed, so a file that will
-        # not serve leaves the library as it was.
-        check_embedding_model_file(path)
-        embedder = Embedder()
-        try:
-            embedder.load(path).result()
-        except BaseException:
-            embedder.close()
-            raise
-        if running is not None:
-            # Cancelled by switch_embedder; what it did is kept, the rest stays queued.
-            running.future.exception()
-        with self._swap_lock:
-            # No question is being answered from the old library while it closes.
-            old_library, old_embedder = self._library, self._embedder
-            if old_library is not None:
-                old_library.close()
-            try:
-                library = Library(self._paths.data / "library", embedder, rebuild_vectors=True)
-            except BaseException:
-                embedder.close()
-                if old_embedder is not None:
-                    old_embedder.close()
-                self._library = self._embedder = None
-                raise
-            if old_library is not None:
-                library.keep_passwords(old_library)
-            library.configure(self._document_settings)
-            self._embedder, self._library = embedder, library
-        if old_embedder is not None:
-            old_embedder.close()
-        return library.documents()
+    def _switch(self, embedder_path: Path | None) -> Snapshot:
+        def stop_indexing() -> None:
+            # Read here, when the switch happens: no run starts while a switch is pending.
+            self._control.cancel()
+            run = self._run
+            if run is not None:
+                # What it did is kept; the rest stays queued for the new model.
+                concurrent.futures.wait([run.future])
 
-    def _index(self, library: Library, control: IndexControl, context: TaskContext) -> _RunEnded:
-        if not any(d.status == DocumentStatus.QUEUED for d in library.documents()):
-            return _RunEnded(ran=False, cancelled=False, documents=[])
-        context.report(_RunStarted())
+        self._session.switch(embedder_path, stop_indexing)
+        return self._session.snapshot()
+
+    def _index(
+        self, library: Library, generation: int, control: IndexControl, context: TaskContext
+    ) -> _RunEnded:
         control.on_hold = functools.partial(context.report, _RunHeld())
         last_document = ""
 
@@ -378,17 +308,45 @@ class LibraryService(QObject):
             if progress.document.id != last_document:
                 # The previous document just ended (ready, failed or needing attention).
                 last_document = progress.document.id
-                context.report(_DocumentsNow(library.documents()))
+                context.report(Snapshot.of(library, generation))
             context.report(progress)
 
         library.index_queued(progressed, control)
-        return _RunEnded(ran=True, cancelled=control.is_cancelled(), documents=library.documents())
+        return _RunEnded(control.is_cancelled(), Snapshot.of(library, generation))
 
     # -- back on the GUI thread -----------------------------------------------------------------
 
-    def _show_documents(self, documents: list[DocumentRecord]) -> None:
-        self._documents = documents
-        self.documents_changed.emit(list(documents))
+    def _start_run(self) -> bool:
+        """A run, if there are queued documents; False when there are none."""
+        library = self.library
+        if library is None or not any(d.status == DocumentStatus.QUEUED for d in self._documents):
+            return False
+        self._control = IndexControl()
+        self._run_again = False
+        self._stopped = False
+        control, generation = self._control, self._session.generation
+        self._run = self._tasks.run(
+            INDEXING,
+            lambda context: self._index(library, generation, control, context),
+            done=self._on_run_ended,
+            failed=self._on_run_failed,
+            progress=self._on_run_reported,
+        )
+        if not self._indexing:
+            self._indexing = True
+            self.indexing_started.emit()
+        return True
+
+    def _show(self, snapshot: Snapshot, then_index: bool = False) -> None:
+        """The documents as ``snapshot`` has them, unless a newer read is shown already."""
+        if snapshot.is_older_than(self._shown):
+            return
+        self._shown = snapshot
+        self._documents = snapshot.documents
+        if then_index:
+            # Before the listeners hear of the documents, so that they know a run is coming.
+            self.start_indexing()
+        self.documents_changed.emit(list(snapshot.documents))
 
     def _on_grounded(self, request_id: int, grounded: GroundedQuestion) -> None:
         self.grounded.emit(request_id, grounded)
@@ -399,78 +357,76 @@ class LibraryService(QObject):
 
     def _on_opened(self, opened: _Opened) -> None:
         # Known before ``opened`` is heard, so that its listeners see what the library holds.
-        self._documents = opened.documents
+        self._shown, self._documents = opened.snapshot, opened.snapshot.documents
         if opened.kept_embedder:
             self.kept_embedder.emit(opened.kept_embedder)
         self.opened.emit()
-        self._show_documents(opened.documents)
-        self.start_indexing()
+        self._show(opened.snapshot, then_index=True)
 
     def _on_open_failed(self, error: BaseException) -> None:
         self.open_failed.emit(describe_failure(error, "opening the document library"))
 
-    def _on_switched(self, documents: list[DocumentRecord]) -> None:
-        self._switching = False
+    def _on_switched(self, snapshot: Snapshot) -> None:
+        self._switches -= 1
         self.embedder_switched.emit()
-        self._show_documents(documents)
-        self.start_indexing()
+        self._show(snapshot, then_index=True)
 
     def _on_switch_failed(self, error: BaseException) -> None:
-        self._switching = False
+        self._switches -= 1
         reason = describe_failure(error, "switching the embedding model")
         self.embedder_switch_failed.emit(reason)
-        if self._library is None:
+        if self.library is None:
             self.open_failed.emit(reason)
             return
         self.start_indexing()
 
-    def _on_added(self, outcome: tuple[list[AddResult], list[DocumentRecord]]) -> None:
-        results, documents = outcome
-        self.files_added.emit(results)
-        self._show_documents(documents)
-        self.start_indexing()
+    def _on_added(self, added: _Added) -> None:
+        self.files_added.emit(added.results)
+        self._show(added.snapshot, then_index=True)
 
     def _on_add_failed(self, error: BaseException) -> None:
         reason = describe_failure(error, "adding documents")
         failure = AddResult(Path(), None, AddOutcome.FAILED, f"Adding failed: {reason}")
         self.files_added.emit([failure])
+        self.refresh()
 
-    def _on_changed(self, documents: list[DocumentRecord]) -> None:
-        self._show_documents(documents)
-        self.start_indexing()
+    def _on_changed(self, snapshot: Snapshot) -> None:
+        self._show(snapshot, then_index=True)
 
     def _on_change_failed(self, error: BaseException) -> None:
-        log.error("library change failed", exc_info=error)
+        describe_failure(error, "changing the library")
+        # What did change is shown all the same.
+        self.refresh()
 
     def _on_run_reported(self, report: object) -> None:
         if self._closed:
             return
-        if isinstance(report, _RunStarted):
-            self._indexing = True
-            self.indexing_started.emit()
-        elif isinstance(report, _RunHeld):
+        if isinstance(report, _RunHeld):
             if self._control.is_paused():
                 self.indexing_held.emit()
-        elif isinstance(report, _DocumentsNow):
-            self._show_documents(report.documents)
+        elif isinstance(report, Snapshot):
+            self._show(report)
         elif isinstance(report, IndexProgress):
             self.progress_reported.emit(report)
 
     def _on_run_ended(self, ended: _RunEnded) -> None:
         self._run = None
-        was_indexing, self._indexing = self._indexing, False
         if self._closed:
             return
-        if ended.ran:
-            self._show_documents(ended.documents)
-        if was_indexing or ended.ran:
-            self.indexing_finished.emit(ended.cancelled)
-        if self._run_again and not ended.cancelled:
-            self.start_indexing()
+        self._show(ended.snapshot)
+        # Documents queued while the run was ending: the same indexing goes on with them.
+        if self._run_again and not self._stopped and not self._switches and self._start_run():
+            return
+        self._end_indexing(ended.cancelled)
 
     def _on_run_failed(self, error: BaseException) -> None:
-        log.error("indexing stopped by an unexpected error", exc_info=error)
+        describe_failure(error, "indexing")
         self._run = None
-        self._indexing = False
         if not self._closed:
-            self.indexing_finished.emit(False)
+            self._end_indexing(False)
+            self.refresh()
+
+    def _end_indexing(self, cancelled: bool) -> None:
+        was_indexing, self._indexing = self._indexing, False
+        if was_indexing:
+            self.indexing_finished.emit(cancelled)

@@ -515,8 +515,9 @@ class SettingsDialog(QDialog):
 
     def apply(self, then_close: bool = False) -> bool:
         """Apply what is in the editors; False when something is wrong (shown in place). A
-        model file that changed is read first, off the GUI thread: the dialog then applies
-        (and closes, with ``then_close``) once the file turns out usable."""
+        model file that changed is read first, off the GUI thread: then True means the values
+        are being checked, and the dialog applies them (and closes, with ``then_close``) once
+        the file turns out usable."""
         collected = self.collected()
         if collected is None:
             return False
@@ -565,8 +566,9 @@ class SettingsDialog(QDialog):
             self.accept()
 
     def done(self, result: int) -> None:
-        # A file still being checked is not waited for by anyone once the dialog is gone.
-        self._tasks.shutdown()
+        # Closed while a model file is being read: that check's answer is dropped (nothing is
+        # applied after Cancel), and the dialog does not wait for it.
+        self._tasks.shutdown(wait=False)
         super().done(result)
 
     def set_value(self, key: str, value: Any) -> None:

@@ -1,0 +1,128 @@
+"""What each command takes: one parser per command, built without importing the commands
+themselves, so that ``folio --help`` or a mistyped option answers at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from desktop.cli.errors import CliParser
+from desktop.cli.options import add_setting_options
+
+# In the order they run: the quick ones first.
+BENCHMARKS = ("startup", "retrieval", "download", "generation", "ttft", "embed", "ingest", "ui")
+
+
+def add_ask(commands: Any) -> None:
+    ask = commands.add_parser(
+        "ask", help="Ask the model one question and stream the answer to stdout."
+    )
+    ask.add_argument("question", help="The question (use quotes).")
+    ask.add_argument(
+        "--json",
+        action="store_true",
+        help='Print one JSON object {"answer", "model", "timings": {"ttft_s", "tokens", '
+        '"tokens_per_s"}} at the end instead of streaming text.',
+    )
+    ask.add_argument(
+        "--docs",
+        action="store_true",
+        help="Answer from the document library, citing the passages used as [n] with their "
+        'file and page (--json adds "citations").',
+    )
+    add_setting_options(ask)
+
+
+def add_documents(commands: Any) -> None:
+    index = commands.add_parser(
+        "index", help="Add files or folders to the document library and index them."
+    )
+    index.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    index.add_argument("--json", action="store_true", help="Print one JSON report at the end.")
+
+    library = commands.add_parser("library", help="List the documents in the library.")
+    library.add_argument("--json", action="store_true")
+
+    search = commands.add_parser("search", help="Search the library; best passages first.")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=10, help="How many passages (default 10).")
+    search.add_argument("--json", action="store_true")
+
+    evaluate = commands.add_parser(
+        "eval", help="Page-level recall@1/3/5/10 and MRR@10 of library search on a QA file."
+    )
+    evaluate.add_argument("qa_file", type=Path, metavar="QA.jsonl")
+    evaluate.add_argument("--json", action="store_true")
+
+
+def add_config(commands: Any) -> None:
+    config = commands.add_parser(
+        "config", help="Show or change the settings (the same file the window uses)."
+    )
+    actions = config.add_subparsers(dest="config_command", metavar="ACTION", parser_class=CliParser)
+    show = actions.add_parser("show", help="Every setting with its value, default and range.")
+    show.add_argument("--json", action="store_true")
+    change = actions.add_parser(
+        "set",
+        help="Change settings: KEY=VALUE ... (a list setting such as stop takes the key again "
+        "for each item; KEY= resets it to nothing).",
+    )
+    change.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+
+
+def add_models(commands: Any) -> None:
+    models = commands.add_parser(
+        "models",
+        help="List the models (the models folder and the starter models), import or download one.",
+    )
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION", parser_class=CliParser)
+    listing = actions.add_parser(
+        "list", help="Each model's architecture, size, quantization and memory fit."
+    )
+    listing.add_argument("--json", action="store_true")
+    importing = actions.add_parser("import", help="Copy a GGUF file into the models folder.")
+    importing.add_argument("path", type=Path, metavar="PATH")
+    importing.add_argument(
+        "--link", action="store_true", help="Link to the file where it is instead of copying it."
+    )
+    catalog = actions.add_parser("catalog", help="The models Folio offers to download.")
+    catalog.add_argument("--json", action="store_true")
+    fetching = actions.add_parser(
+        "download",
+        help="Download a model into the models folder: a catalog name or a link to a .gguf file. "
+        "Ctrl+C pauses; the same command again resumes.",
+    )
+    fetching.add_argument(
+        "source",
+        metavar="URL_OR_CATALOG_NAME",
+        help="A link (https://…/model.gguf) or a name or file name from “folio models catalog”.",
+    )
+    fetching.add_argument(
+        "--sha256",
+        metavar="HEX",
+        help="The file's SHA-256 checksum (Hugging Face shows it on the file's page); the "
+        "download is refused if it differs.",
+    )
+    fetching.add_argument(
+        "--name", metavar="FILENAME", help="Save the model under this file name (ends in .gguf)."
+    )
+
+
+def add_bench(commands: Any) -> None:
+    bench = commands.add_parser(
+        "bench",
+        help="Run benchmarks, each against a reference measured in the same run.",
+    )
+    bench.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"Which to run (default: all): {', '.join(BENCHMARKS)}.",
+    )
+    bench.add_argument("--json", action="store_true", help="Print the results as one JSON list.")
+    bench.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="Where each NAME.json goes (default: benchmarks/results in the checkout).",
+    )

@@ -64,6 +64,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Whether the documents pane was open when the window last closed.
+LIBRARY_SHOWN = "window/library_shown"
+PANE_WIDTHS = "window/panes"
+
 
 class MainWindow(QMainWindow):
     def __init__(
@@ -550,9 +554,21 @@ class MainWindow(QMainWindow):
         self.resize(min(1360, screen.width()), min(860, screen.height()))
 
     def _restore_geometry(self) -> None:
+        """The window's place and size, and the documents pane open if it was at the last quit."""
         geometry = QSettings().value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        if QSettings().value(LIBRARY_SHOWN, False, type=bool):
+            # Once the window is shown: its panes are only measured then.
+            QTimer.singleShot(0, self._reopen_library)
+
+    @Slot()
+    def _reopen_library(self) -> None:
+        self.show_library()
+        # The widths the user left the panes at, not the ones first given.
+        panes = QSettings().value(PANE_WIDTHS)
+        if panes is not None:
+            self.splitter.restoreState(panes)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802
         super().changeEvent(event)
@@ -575,6 +591,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         QSettings().setValue("window/geometry", self.saveGeometry())
+        QSettings().setValue(
+            LIBRARY_SHOWN, self.library_pane is not None and self.library_pane.isVisible()
+        )
         self.models_window.shutdown()
         self.controller.shutdown()
         event.accept()

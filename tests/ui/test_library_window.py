@@ -19,7 +19,7 @@ from desktop.ui.library.table import DocumentTableModel
 from desktop.ui.library.viewer import Passage
 from desktop.ui.main_window import MainWindow
 from tests.support.documents import LEASE_PAGES, REPORT_PAGES, encrypt_pdf, make_pdf
-from tests.ui.conftest import WindowFactory
+from tests.ui.conftest import WindowFactory, quit_window
 from tests.ui.test_chat_window import send
 
 INDEXING_TIMEOUT = 120_000
@@ -130,7 +130,7 @@ def test_dropped_files_are_indexed_with_their_status_in_the_table(
     # The file that is not a document was refused with its reason, and the rest went on.
     assert len(no_modal_boxes) == 1 and "budget.xlsx" in no_modal_boxes[0][1]
     assert not pane.progress_box.isVisible()
-    assert "3 · 3 pages searchable" in pane.summary_label.text()
+    assert "3 documents · 3 pages searchable" in pane.summary_label.text()
 
     # Selecting the failed file tells why.
     failed = next(d for d in library.documents() if d.name == "fake.pdf")
@@ -461,3 +461,27 @@ def test_a_new_passage_size_offers_to_index_again(
     assert record.status == DocumentStatus.READY
     assert 0 < record.chunks < before
     dialog.reject()
+
+
+def test_the_documents_pane_reopens_as_it_was_left(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    def reopen(window: MainWindow) -> MainWindow:
+        library = window.library
+        assert library is not None
+        quit_window(window)
+        library.close()
+        return make_window(with_library=True)
+
+    window = make_window(with_library=True)
+    assert window.library_pane is not None and not window.library_pane.isVisible()
+    window.show_library()
+
+    window = reopen(window)
+    assert window.library_pane is not None and window.library_pane.isVisible()
+    assert window.header.library_button.isChecked()
+
+    window.menus.show_library_action.trigger()
+    assert not window.library_pane.isVisible()
+    window = reopen(window)
+    assert window.library_pane is not None and not window.library_pane.isVisible()

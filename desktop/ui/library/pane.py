@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.documents.records import AddResult, DocumentRecord, DocumentStatus, IndexProgress
-from desktop.core.formatting import time_left_text
+from desktop.core.formatting import count_text, time_left_text
 from desktop.ui.appearance import colors
 from desktop.ui.library.service import LibraryService
 from desktop.ui.library.table import DocumentTableModel
@@ -294,7 +294,9 @@ class LibraryPane(QWidget):
         ready = [r for r in records if r.status == DocumentStatus.READY]
         pages = sum(r.pages for r in ready)
         self.summary_label.setText(
-            f"{len(records):,} · {pages:,} pages searchable" if records else ""
+            f"{count_text(len(records), 'document')} · {count_text(pages, 'page')} searchable"
+            if records
+            else ""
         )
         self.summary_label.setVisible(bool(records))
         self._update_actions()

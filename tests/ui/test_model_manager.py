@@ -25,12 +25,13 @@ from desktop.core.models.download import (
     download_request,
     partial_path,
 )
+from desktop.core.models.memory import AttentionShape
 from desktop.core.models.registry import Fit, scan
 from desktop.ui.appearance import colors
 from desktop.ui.models.download_state import DownloadState, DownloadTracker
 from desktop.ui.models.folder_scan import scan_folder
 from desktop.ui.models.manager import ModelManager
-from desktop.ui.models.tables import InstalledModelTable
+from desktop.ui.models.tables import CatalogTable, InstalledModelTable
 from desktop.ui.models.words import FIT_COLOURS, describe_memory, describe_transfer
 from desktop.ui.widgets.record_table import BADGE_ROLE
 
@@ -739,6 +740,154 @@ def test_cancel_while_downloading_deletes_the_part(
     # The download thread reported before it returned; it is gone a moment later.
     qtbot.waitUntil(lambda: not manager.downloading, timeout=TIMEOUT)
     assert sorted(models_folder.iterdir()) == []
+
+
+# -- whether a catalog model would fit ------------------------------------------------------------
+
+
+def offered(name: str, size_bytes: int, **facts: Any) -> CatalogEntry:
+    """A catalog entry that is only looked at, never downloaded."""
+    slug = name.lower().replace(" ", "-")
+    return CatalogEntry(
+        name=name,
+        filename=f"{slug}.gguf",
+        url=f"https://example.org/models/{slug}.gguf",
+        size_bytes=size_bytes,
+        sha256="a" * 64,
+        licence="MIT",
+        description=f"{name}, for tests.",
+        kind="chat",
+        **facts,
+    )
+
+
+def catalog_cell(manager: ModelManager, entry: CatalogEntry, column: int) -> Any:
+    downloads = manager.download_tab
+    row = downloads.catalog.row_of(entry.filename)
+    assert row is not None, f"{entry.name} is not offered"
+    return downloads.catalog_proxy.mapFromSource(downloads.catalog.index(row, column))
+
+
+def wait_for_fits(qtbot: QtBot, manager: ModelManager) -> None:
+    catalog = manager.download_tab.catalog
+    qtbot.waitUntil(
+        lambda: all(catalog.fit_of(entry) is not None for entry in catalog.records()),
+        timeout=TIMEOUT,
+    )
+
+
+def test_the_catalog_says_whether_each_model_would_fit_before_download(
+    qtbot: QtBot, make_manager: ManagerFactory
+) -> None:
+    small = offered("Small One", 500_000_000)
+    # 5 GB of weights and a shape whose KV cache at 4,096 tokens is 2.1 GB: 7.5 GB of 8.
+    big = offered(
+        "Big One",
+        5 * GB,
+        parameters=8_030_000_000,
+        context_length=131_072,
+        architecture="llama",
+        attention=AttentionShape(layers=32, kv_heads=32, key_length=128, value_length=128),
+    )
+    huge = offered("Huge One", 40 * GB)
+    manager = make_manager(catalog=[small, big, huge])
+    downloads = manager.download_tab
+    wait_for_fits(qtbot, manager)
+
+    assert downloads.catalog.headerData(
+        CatalogTable.FIT, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
+    ).startswith("Whether the model fits in the memory free now")
+    for entry, verdict, fit in (
+        (small, "Fits", Fit.FITS),
+        (big, "Tight", Fit.TIGHT),
+        (huge, "Won't fit", Fit.WONT_FIT),
+    ):
+        cell = catalog_cell(manager, entry, CatalogTable.FIT)
+        assert cell.data() == verdict, entry.name
+        assert cell.data(Qt.ItemDataRole.ForegroundRole).name() == colors()[FIT_COLOURS[fit]]
+        assert cell.data(Qt.ItemDataRole.ToolTipRole).startswith(
+            "Estimated before download: needs about"
+        )
+        assert f"8.0 GB free now → {verdict}" in cell.data(Qt.ItemDataRole.ToolTipRole)
+    guessed = catalog_cell(manager, small, CatalogTable.FIT).data(Qt.ItemDataRole.ToolTipRole)
+    assert "guessed from the file size" in guessed
+    exact = catalog_cell(manager, big, CatalogTable.FIT).data(Qt.ItemDataRole.ToolTipRole)
+    assert "KV cache 2.1 GB at 4,096 tokens" in exact and "guessed" not in exact
+
+    # The details say the same, with the facts the catalog gives and what to do about it.
+    manager.tabs.setCurrentWidget(downloads)
+    assert manager.select_catalog_entry(big.filename)
+    details = plain(downloads.catalog_detail)
+    assert "8.0 B parameters · llama · 131,072 tokens of context" in details
+    assert "Estimated before download: needs about 7.5 GB" in details
+    assert details.rstrip().endswith("leaves little memory for the rest of the computer.")
+    assert downloads.catalog_download_button.text() == "Download"
+    assert manager.select_catalog_entry(huge.filename)
+    assert "→ Won't fit" in plain(downloads.catalog_detail)
+    assert "guessed from the file size" in plain(downloads.catalog_detail)
+
+
+def test_the_fit_is_worked_out_again_with_the_folder_and_follows_the_context(
+    qtbot: QtBot, make_manager: ManagerFactory, free_memory: Callable[[int], None]
+) -> None:
+    short = offered("Short Context", 500_000_000, context_length=512)
+    plain_entry = offered("Plain", 500_000_000)
+    manager = make_manager(catalog=[short, plain_entry], context=2048)
+    downloads = manager.download_tab
+    wait_for_fits(qtbot, manager)
+    assert catalog_cell(manager, plain_entry, CatalogTable.FIT).data() == "Fits"
+    assert "at 2,048 tokens" in describe_fit(manager, plain_entry)
+    assert "at 512 tokens" in describe_fit(manager, short), "capped at the model's own"
+
+    free_memory(200_000_000)
+    with qtbot.waitSignal(downloads.fits_estimated, timeout=TIMEOUT):
+        manager.refresh()
+    assert catalog_cell(manager, plain_entry, CatalogTable.FIT).data() == "Won't fit"
+    assert "200 MB free now" in describe_fit(manager, plain_entry)
+
+
+def describe_fit(manager: ModelManager, entry: CatalogEntry) -> str:
+    tooltip = catalog_cell(manager, entry, CatalogTable.FIT).data(Qt.ItemDataRole.ToolTipRole)
+    assert isinstance(tooltip, str)
+    return tooltip
+
+
+def test_a_model_that_would_not_fit_is_downloaded_only_once_the_user_is_told(
+    qtbot: QtBot,
+    make_manager: ManagerFactory,
+    serve: Callable[..., ModelServer],
+    payload: bytes,
+    models_folder: Path,
+    free_memory: Callable[[int], None],
+    dialogs: Dialogs,
+) -> None:
+    free_memory(200_000_000)
+    server = serve(gated=False)
+    entry = catalog_entry(server, payload)
+    manager = make_manager(catalog=[entry])
+    downloads = manager.download_tab
+    wait_for_fits(qtbot, manager)
+    manager.tabs.setCurrentWidget(downloads)
+    assert manager.select_catalog_entry(entry.filename)
+    button = downloads.catalog_download_button
+    assert button.text() == "Download anyway…"
+    assert button.isEnabled() and "would not fit" in button.toolTip()
+
+    dialogs.answer = QMessageBox.StandardButton.No
+    button.click()
+    title, text = dialogs.questions[-1]
+    assert title == "Not enough memory"
+    assert "“Served SmolLM2” would need about" in text and "200 MB is free now" in text
+    assert "estimate before download" in text
+    assert f"Download its {size_text(len(payload))} anyway?" in text
+    assert not manager.download_box.isVisible() and not manager.downloading
+
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    button.click()
+    assert len(dialogs.questions) == 2
+    target = models_folder / entry.filename
+    qtbot.waitUntil(lambda: manager.installed_tab.model.row_of(target) is not None, timeout=TIMEOUT)
+    assert target.read_bytes() == payload
 
 
 # -- what the window knows without asking the disk ----------------------------------------------

@@ -3,11 +3,17 @@
 The tab only chooses what to download (``download_chosen``); the progress box runs it. What it
 knows of the models folder (which catalog files are there, which are partly downloaded) comes
 from the last read of the folder and from the download as it moves on, never from the disk.
+
+Whether each model would fit is worked out whenever the folder is read (as the Installed tab's
+fits are), on the models folder's lane: the free memory is measured there, not on the GUI
+thread, and from the catalog's figures alone, the file not being here yet.
 """
 
 from __future__ import annotations
 
 import html
+import logging
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal, Slot
@@ -18,33 +24,55 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop.core.formatting import size_text
-from desktop.core.models.catalog import CatalogEntry
+from desktop.core.formatting import parameters_text, size_text
+from desktop.core.models.catalog import CatalogEntry, CatalogFit, estimate_catalog
 from desktop.core.models.download import DownloadError, DownloadRequest, download_request
+from desktop.core.models.registry import Fit
 from desktop.ui.appearance import colors
 from desktop.ui.errors import show_error
 from desktop.ui.models.controls import button, select_row, set_tone, style_table
 from desktop.ui.models.download_state import DownloadState, DownloadTracker
 from desktop.ui.models.folder_scan import FolderScan
+from desktop.ui.models.installed import FILES_LANE
 from desktop.ui.models.tables import CatalogTable
+from desktop.ui.models.words import (
+    BEFORE_DOWNLOAD,
+    FIT_ADVICE,
+    FIT_COLOURS,
+    KV_GUESSED,
+    describe_estimate,
+)
+from desktop.ui.tasks import Tasks
 from desktop.ui.widgets.badges import BadgeDelegate
 from desktop.ui.widgets.record_table import RECORD_ROLE, SORT_ROLE
+
+log = logging.getLogger(__name__)
 
 
 class DownloadTab(QWidget):
     # The user chose a download (a catalog entry, or a web address), checked and ready to run.
     download_chosen = Signal(object)  # DownloadRequest
+    # Whether each catalog model would fit was worked out again and shown.
+    fits_estimated = Signal()
 
     def __init__(
-        self, catalog: list[CatalogEntry], catalog_problem: str = "", parent: QWidget | None = None
+        self,
+        catalog: list[CatalogEntry],
+        context_length: Callable[[], int],
+        tasks: Tasks,
+        catalog_problem: str = "",
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._context_length = context_length
+        self._tasks = tasks
         # What the models folder holds, as far as the last read and the download since tell.
         self._files: frozenset[str] = frozenset()
         self._installed: set[str] = set()
@@ -93,6 +121,7 @@ class DownloadTab(QWidget):
         for column, width in (
             (CatalogTable.KIND, 86),
             (CatalogTable.SIZE, 76),
+            (CatalogTable.FIT, 78),
             (CatalogTable.LICENCE, 110),
         ):
             header_view.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
@@ -203,6 +232,21 @@ class DownloadTab(QWidget):
         self._installed = set(scan.installed_names)
         self._partial_files = dict(scan.partial_files)
         self._show_states()
+        # The memory free may have changed as much as the folder, and so may the context set.
+        self.estimate_fits()
+
+    def estimate_fits(self) -> None:
+        """Work out again (off the GUI thread) whether each model would fit in the memory free
+        now, at the context length set; ``fits_estimated`` says when it is shown."""
+        entries, context = self.catalog.records(), self._context_length()
+        if not entries:
+            return
+        self._tasks.run(
+            FILES_LANE,
+            lambda _context: estimate_catalog(entries, context),
+            done=self._on_fits_estimated,
+            failed=self._on_fits_failed,
+        )
 
     def show_download(self, tracker: DownloadTracker) -> None:
         """The download moved on (started, paused, failed, cancelled, dismissed)."""
@@ -237,6 +281,17 @@ class DownloadTab(QWidget):
     def _on_catalog_selection_changed(self) -> None:
         self._show_details()
 
+    @Slot(object)
+    def _on_fits_estimated(self, fits: Mapping[str, CatalogFit]) -> None:
+        self.catalog.set_fits(fits)
+        self._show_details()
+        self.fits_estimated.emit()
+
+    @Slot(object)
+    def _on_fits_failed(self, error: BaseException) -> None:
+        # Only arithmetic and a read of the free memory: the Fit column stays blank.
+        log.error("whether the catalog's models fit could not be worked out", exc_info=error)
+
     def _show_states(self) -> None:
         states: dict[str, tuple[str, str]] = {}
         downloading = self._running.filename if self._running is not None else None
@@ -261,29 +316,75 @@ class DownloadTab(QWidget):
             download.setEnabled(False)
             download.setText("Download")
             return
-        host = urlsplit(entry.url).hostname or entry.url
-        self.catalog_detail.setText(
-            f"<b>{html.escape(entry.name)}</b> — {html.escape(entry.description)}<br>"
-            f"<span style='color: {colors()['muted']};'>{size_text(entry.size_bytes)} · "
-            f"{html.escape(entry.kind.capitalize())} · licence {html.escape(entry.licence)} · "
-            f"from {html.escape(host)} · checked against its SHA-256</span>"
-        )
+        self.catalog_detail.setText(self._details_html(entry))
         installed = entry.filename in self._installed
         paused_here = entry.filename in self._partial_files
-        download.setText(
-            "Installed" if installed else ("Resume download" if paused_here else "Download")
-        )
+        wont_fit = not installed and self._wont_fit(entry) is not None
+        if installed:
+            download.setText("Installed")
+        elif paused_here:
+            download.setText("Resume anyway…" if wont_fit else "Resume download")
+        else:
+            download.setText("Download anyway…" if wont_fit else "Download")
         download.setEnabled(not installed and self._running is None)
+        host = _host(entry)
         if installed:
             download.setToolTip("This model is already in the models folder")
         elif self._running is not None:
             download.setToolTip(
                 f"One download at a time: wait for “{self._running.name}” or pause it"
             )
+        elif wont_fit:
+            download.setToolTip(
+                "It would not fit in the memory free now; Folio asks before downloading "
+                f"{size_text(entry.size_bytes)} from {host}"
+            )
         else:
             download.setToolTip(
                 f"Download {size_text(entry.size_bytes)} from {host} into the models folder"
             )
+
+    def _details_html(self, entry: CatalogEntry) -> str:
+        """What the entry is, where it comes from, and whether it would fit."""
+        muted = colors()["muted"]
+        facts = [size_text(entry.size_bytes), entry.kind.capitalize()]
+        if entry.parameters:
+            facts.append(f"{parameters_text(entry.parameters)} parameters")
+        if entry.architecture:
+            facts.append(entry.architecture)
+        if entry.context_length:
+            facts.append(f"{entry.context_length:,} tokens of context")
+        facts += [
+            f"licence {entry.licence}",
+            f"from {_host(entry)}",
+            "checked against its SHA-256",
+        ]
+        text = (
+            f"<b>{html.escape(entry.name)}</b> — {html.escape(entry.description)}<br>"
+            f"<span style='color: {muted};'>{html.escape(' · '.join(facts))}</span>"
+        )
+        catalog_fit = self.catalog.fit_of(entry)
+        if catalog_fit is None or entry.filename in self._installed:
+            # Once installed, the Installed tab has the figure read from the file itself.
+            return text
+        fit = catalog_fit.fit
+        line, _, verdict = describe_estimate(
+            catalog_fit.estimate, catalog_fit.context, BEFORE_DOWNLOAD
+        ).rpartition("→ ")
+        notes = [FIT_ADVICE[fit]]
+        if not catalog_fit.shape_known:
+            notes.append(KV_GUESSED)
+        note = " ".join(part for part in notes if part)
+        return (
+            f"{text}<br>{html.escape(line)}→ <span style='color: {colors()[FIT_COLOURS[fit]]}; "
+            f"font-weight: 600;'>{html.escape(verdict)}</span>"
+            + (f"<br><span style='color: {muted};'>{html.escape(note)}</span>" if note else "")
+        )
+
+    def _wont_fit(self, entry: CatalogEntry) -> CatalogFit | None:
+        """The estimate, when it says the model would not fit in the memory free now."""
+        catalog_fit = self.catalog.fit_of(entry)
+        return catalog_fit if catalog_fit is not None and catalog_fit.fit is Fit.WONT_FIT else None
 
     @Slot()
     def _on_catalog_download(self) -> None:
@@ -296,7 +397,28 @@ class DownloadTab(QWidget):
             # A catalog read from resources/catalog.json was checked whole; one handed in may not.
             show_error(self, str(error), "Download a model")
             return
+        if not self._download_despite_memory(entry):
+            return
         self.download_chosen.emit(request)
+
+    def _download_despite_memory(self, entry: CatalogEntry) -> bool:
+        """True unless the model would not fit and the user, told so, chose not to download."""
+        wont_fit = self._wont_fit(entry)
+        if wont_fit is None:
+            return True
+        estimate = wont_fit.estimate
+        answer = QMessageBox.question(
+            self,
+            "Not enough memory",
+            f"“{entry.name}” would need about {size_text(estimate.required_bytes)} at "
+            f"{wont_fit.context:,} tokens of context, but only "
+            f"{size_text(estimate.available_bytes)} is free now: it would likely fail to load, "
+            "or make the computer very slow. (This is an estimate before download.)\n\n"
+            f"{FIT_ADVICE[Fit.WONT_FIT]}\n\nDownload its {size_text(entry.size_bytes)} anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     # -- a web address --------------------------------------------------------------------------
 
@@ -321,3 +443,7 @@ class DownloadTab(QWidget):
     def _show_url_problem(self, problem: str) -> None:
         self.url_message.setText(problem)
         self.url_message.setVisible(bool(problem))
+
+
+def _host(entry: CatalogEntry) -> str:
+    return urlsplit(entry.url).hostname or entry.url

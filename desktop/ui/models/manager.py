@@ -106,7 +106,7 @@ class ModelManager(QDialog):
         self.installed_tab = InstalledTab(
             models_folder, known_files, context_length, chat_model, embedding_model, self._tasks
         )
-        self.download_tab = DownloadTab(list(catalog), catalog_problem)
+        self.download_tab = DownloadTab(list(catalog), context_length, self._tasks, catalog_problem)
         self.download_box = DownloadBox(models_folder, self._tasks)
         self._build()
         self._connect()

@@ -6,10 +6,18 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from desktop.core.formatting import parameters_text, size_text
-from desktop.core.models.catalog import CatalogEntry
+from desktop.core.models.catalog import CatalogEntry, CatalogFit
 from desktop.ui.models.folder_scan import InstalledModel
-from desktop.ui.models.words import FIT_COLOURS, FIT_TEXT, describe_memory, kind_text
+from desktop.ui.models.words import (
+    FIT_COLOURS,
+    FIT_TEXT,
+    describe_catalog_fit,
+    describe_memory,
+    kind_text,
+)
 from desktop.ui.widgets.record_table import Column, RecordTableModel, muted
+
+FIT_HEADER_TOOLTIP = "Whether the model fits in the memory free now, at the context length set"
 
 
 class InstalledModelTable(RecordTableModel[InstalledModel]):
@@ -73,9 +81,7 @@ class InstalledModelTable(RecordTableModel[InstalledModel]):
                     # How far the need is over (or under) what is free: the worst fit last.
                     lambda m: m.entry.estimate.required_bytes - m.entry.estimate.available_bytes,
                     tooltip=lambda m: describe_memory(m.entry),
-                    header_tooltip=(
-                        "Whether the model fits in the memory free now, at the context length set"
-                    ),
+                    header_tooltip=FIT_HEADER_TOOLTIP,
                     colour=lambda m: FIT_COLOURS[m.entry.fit],
                     bold=True,
                 ),
@@ -105,10 +111,12 @@ class InstalledModelTable(RecordTableModel[InstalledModel]):
 
 
 class CatalogTable(RecordTableModel[CatalogEntry]):
-    NAME, KIND, SIZE, LICENCE, DESCRIPTION = range(5)
+    NAME, KIND, SIZE, FIT, LICENCE, DESCRIPTION = range(6)
 
     def __init__(self, entries: Sequence[CatalogEntry]) -> None:
         self._states: dict[str, tuple[str, str]] = {}
+        # Per file name, whether the model would fit; empty until first worked out.
+        self._fits: dict[str, CatalogFit] = {}
         super().__init__(
             [
                 Column(
@@ -134,6 +142,15 @@ class CatalogTable(RecordTableModel[CatalogEntry]):
                     right_aligned=True,
                 ),
                 Column(
+                    "Fit",
+                    self._fit_text,
+                    self._fit_sort_key,
+                    tooltip=self._fit_tooltip,
+                    header_tooltip=f"{FIT_HEADER_TOOLTIP} (an estimate before download)",
+                    colour=self._fit_colour,
+                    bold=True,
+                ),
+                Column(
                     "Licence",
                     lambda e: e.licence,
                     lambda e: e.licence.casefold(),
@@ -156,6 +173,34 @@ class CatalogTable(RecordTableModel[CatalogEntry]):
         """Per file name, the badge to show: installed, downloading, or partly downloaded."""
         self._states = dict(states)
         self.refresh()
+
+    def set_fits(self, fits: Mapping[str, CatalogFit]) -> None:
+        """Per file name, whether the model would fit in the memory free now."""
+        self._fits = dict(fits)
+        self.refresh()
+
+    def fit_of(self, entry: CatalogEntry) -> CatalogFit | None:
+        """Whether ``entry`` would fit, or None before that is worked out."""
+        return self._fits.get(entry.filename)
+
+    def _fit_text(self, entry: CatalogEntry) -> str:
+        known = self.fit_of(entry)
+        return FIT_TEXT[known.fit] if known is not None else ""
+
+    def _fit_sort_key(self, entry: CatalogEntry) -> int:
+        # As on the Installed tab: how far the need is over (or under) what is free.
+        known = self.fit_of(entry)
+        if known is None:
+            return 0
+        return known.estimate.required_bytes - known.estimate.available_bytes
+
+    def _fit_tooltip(self, entry: CatalogEntry) -> str:
+        known = self.fit_of(entry)
+        return describe_catalog_fit(known) if known is not None else "Working out the memory…"
+
+    def _fit_colour(self, entry: CatalogEntry) -> str:
+        known = self.fit_of(entry)
+        return FIT_COLOURS[known.fit] if known is not None else "muted"
 
 
 def _file_name(entry: CatalogEntry) -> str:

@@ -7,8 +7,10 @@ the memory line and the Size column agree (``desktop.core.formatting``).
 from __future__ import annotations
 
 from desktop.core.formatting import amount_text, size_text, speed_text, time_left_text
+from desktop.core.models.catalog import CatalogFit
 from desktop.core.models.download import DownloadProgress
-from desktop.core.models.registry import Fit, ModelEntry
+from desktop.core.models.memory import MemoryEstimate
+from desktop.core.models.registry import Fit, ModelEntry, fit_of
 
 FIT_TEXT = {Fit.FITS: "Fits", Fit.TIGHT: "Tight", Fit.WONT_FIT: "Won't fit"}
 # Theme colour names (desktop.ui.appearance) of each verdict: calm green, amber, red.
@@ -23,9 +25,31 @@ FIT_ADVICE = {
 }
 
 
+# How an estimate made from the catalog, before the file is here, begins.
+BEFORE_DOWNLOAD = "Estimated before download: needs about"
+KV_GUESSED = "The KV cache is guessed from the file size."
+
+
 def describe_memory(entry: ModelEntry) -> str:
     """The estimate spelled out, so that “Won't fit” can be checked rather than believed."""
-    estimate = entry.estimate
+    return describe_estimate(entry.estimate, entry.context_for_estimate)
+
+
+def describe_catalog_fit(catalog_fit: CatalogFit) -> str:
+    """The same for a model not downloaded yet, said to be an estimate (and, without the
+    model's shape in the catalog, that its KV cache is a guess)."""
+    said = describe_estimate(catalog_fit.estimate, catalog_fit.context, BEFORE_DOWNLOAD)
+    if not catalog_fit.shape_known:
+        said += (
+            f"\n{KV_GUESSED[:-1]}: the catalog does not give the model's layers and heads. The "
+            "Installed tab shows the exact figure once the model is downloaded."
+        )
+    return said
+
+
+def describe_estimate(estimate: MemoryEstimate, context: int, lead: str = "Needs about") -> str:
+    """“Needs about 1.4 GB (weights … + KV cache … at 4,096 tokens + overhead …); 8.0 GB free
+    now → Fits”."""
     # One unit for the whole sum, so that its parts visibly add up.
     scale, unit, digits = (
         (1e9, "GB", 1) if estimate.required_bytes >= 1_000_000_000 else (1e6, "MB", 0)
@@ -35,10 +59,10 @@ def describe_memory(entry: ModelEntry) -> str:
         return f"{size / scale:,.{digits}f} {unit}"
 
     return (
-        f"Needs about {amount(estimate.required_bytes)} "
+        f"{lead} {amount(estimate.required_bytes)} "
         f"(weights {amount(estimate.weights_bytes)} + KV cache {amount(estimate.kv_cache_bytes)} "
-        f"at {entry.context_for_estimate:,} tokens + overhead {amount(estimate.overhead_bytes)}); "
-        f"{size_text(estimate.available_bytes)} free now → {FIT_TEXT[entry.fit]}"
+        f"at {context:,} tokens + overhead {amount(estimate.overhead_bytes)}); "
+        f"{size_text(estimate.available_bytes)} free now → {FIT_TEXT[fit_of(estimate)]}"
     )
 
 

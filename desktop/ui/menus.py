@@ -1,9 +1,15 @@
-"""The main window's menu bar: every command it offers, with its shortcut."""
+"""The main window's menu bar: every command it offers, with its shortcut.
+
+Help ▸ Keyboard shortcuts is wired here, not in the window: the list it opens is read from
+these menus (``desktop.ui.shortcuts``) and needs nothing else of the window.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
+
+from desktop.ui.shortcuts import ShortcutsHelp
 
 
 class MainMenus:
@@ -50,6 +56,13 @@ class MainMenus:
         self.show_library_action.setEnabled(with_library)
 
         help_menu = bar.addMenu("&Help")
+        # Ctrl+/ as in many chat and office apps; F1 stays free for a manual.
+        self.shortcuts_action = self._action(
+            help_menu, "&Keyboard shortcuts", QKeySequence("Ctrl+/")
+        )
+        self.shortcuts_help = ShortcutsHelp(window)
+        self.shortcuts_action.triggered.connect(self.shortcuts_help.open)
+        help_menu.addSeparator()
         self.log_action = self._action(help_menu, "Open &log folder")
         self.about_action = self._action(help_menu, "&About Folio")
 

@@ -1,8 +1,10 @@
 """Finding chats by their words: the full-text index for whole words and word beginnings,
-a literal substring for everything else, and a snippet of where each chat matched."""
+a literal substring for everything else, and a snippet of where each chat matched, with the
+spans of the query's words in it (``snippet_marks``) for the window to mark."""
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import unicodedata
@@ -16,6 +18,9 @@ WORDS_ONLY = re.compile(r"[\w\s\"'“”‘’]+")
 QUOTES = "\"'“”‘’`"
 LIKE_SPECIALS = re.compile(r"([\\%_])")
 SNIPPET_RADIUS = 60
+
+# (start, end) offsets of a match in a text, end excluded.
+Span = tuple[int, int]
 
 
 def query_parts(query: str) -> tuple[str, list[str]]:
@@ -103,11 +108,9 @@ def title_matches(title: str, literal: str, words: Sequence[str]) -> bool:
 def snippet(content: str, literal: str, words: Sequence[str]) -> str:
     """A one-line excerpt of ``content`` around the first match, cut at word boundaries."""
     text = " ".join(content.split())
-    match = re.search(re.escape(literal), text, re.IGNORECASE)
-    if match is None and words:
-        alternatives = "|".join(re.escape(word) for word in words)
-        match = re.search(rf"(?<!\w)(?:{alternatives})", text, re.IGNORECASE)
-    start, end = (match.start(), match.end()) if match else (0, 0)
+    folded = _Folded(text)
+    hits = folded.find(_literal_pattern(literal)) or folded.find(_words_pattern(words))
+    start, end = hits[0] if hits else (0, 0)
     left = max(0, start - SNIPPET_RADIUS)
     right = min(len(text), end + SNIPPET_RADIUS)
     if left > 0:
@@ -121,6 +124,78 @@ def snippet(content: str, literal: str, words: Sequence[str]) -> str:
     prefix = "…" if left > 0 else ""
     suffix = "…" if right < len(text) else ""
     return f"{prefix}{text[left:right].strip()}{suffix}"
+
+
+def snippet_marks(snippet_text: str, query: str) -> list[Span]:
+    """Where the words of ``query`` are in a snippet of a chat it found, to be marked there."""
+    literal, words = query_parts(query)
+    return match_spans(snippet_text, literal, words)
+
+
+def match_spans(text: str, literal: str, words: Sequence[str]) -> list[Span]:
+    """Every place ``text`` matches as the search matches (case and accents aside): the literal
+    text anywhere, and each word at the beginning of a word ("bud" in "budget"). Sorted, with
+    overlapping spans joined."""
+    folded = _Folded(text)
+    spans = sorted(folded.find(_literal_pattern(literal)) + folded.find(_words_pattern(words)))
+    joined: list[Span] = []
+    for start, end in spans:
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((start, end))
+    return joined
+
+
+class _Folded:
+    """A text folded as ``fold`` folds it, remembering which character each folded one came
+    from, so that a match in the folded text has its place in the original."""
+
+    def __init__(self, text: str) -> None:
+        if text.isascii():
+            self.text = text.lower()
+            self._origin: list[int] | None = None
+            return
+        pieces: list[str] = []
+        origin: list[int] = []
+        for index, char in enumerate(text):
+            folded = _fold_character(char)
+            pieces.append(folded)
+            origin.extend([index] * len(folded))
+        self.text = "".join(pieces)
+        self._origin = origin
+
+    def find(self, pattern: str | None) -> list[Span]:
+        if pattern is None:
+            return []
+        origin = self._origin
+        return [
+            (match.start(), match.end())
+            if origin is None
+            else (origin[match.start()], origin[match.end() - 1] + 1)
+            for match in re.finditer(pattern, self.text)
+            if match.end() > match.start()
+        ]
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_character(char: str) -> str:
+    # One character at a time folds as the whole text does: accents are characters of their own
+    # once decomposed, and casefold looks at no neighbour.
+    return fold(char)
+
+
+def _literal_pattern(literal: str) -> str | None:
+    needle = fold(literal)
+    return re.escape(needle) if needle else None
+
+
+def _words_pattern(words: Sequence[str]) -> str | None:
+    # Longest first: of "bud" and "budget", "budget" is the one to mark in "budgets".
+    needles = sorted({fold(word) for word in words if word}, key=len, reverse=True)
+    if not needles:
+        return None
+    return rf"(?<!\w)(?:{'|'.join(re.escape(needle) for needle in needles)})"
 
 
 def placements(rows: Sequence[sqlite3.Row]) -> dict[int, tuple[int, int]]:

@@ -1,8 +1,13 @@
-"""The sidebar: search, new chat, and the list of chats (a list model over the store)."""
+"""The sidebar: search, new chat, and the list of chats (a list model over the store).
+
+Under a search hit the list shows a snippet of where the chat matched, the query's words in it
+in bold (``desktop.core.chat.search`` says where they are).
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,13 +16,14 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
+    QPointF,
     QSize,
     Qt,
     QTimer,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetricsF, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -34,11 +40,25 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.chat.messages import ConversationSummary
+from desktop.core.chat.search import Span, snippet_marks
 from desktop.core.chat.store import ConversationStore
 from desktop.ui.appearance import colors
 
 ConversationIdRole = Qt.ItemDataRole.UserRole + 1
 SnippetRole = Qt.ItemDataRole.UserRole + 2
+# Where the query's words are in the snippet: (start, end) offsets.
+SnippetMarksRole = Qt.ItemDataRole.UserRole + 3
+ELLIPSIS = "…"
+# Above the title and below the snippet of a search hit.
+_PADDING = 5
+# When the first marked word would fall past the right edge, the snippet is cut at the left so
+# that the words before it take at most this share of the width.
+_CONTEXT_SHARE = 1 / 3
+
+# A piece of a snippet, and whether it is one of the query's words.
+Run = tuple[str, bool]
+# How wide a piece is drawn, in its own font (bold when marked).
+Measure = Callable[[str, bool], float]
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -62,10 +82,15 @@ class ConversationListModel(QAbstractListModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._rows: list[ConversationSummary] = []
+        self._marks: dict[int, list[Span]] = {}
 
-    def set_rows(self, rows: list[ConversationSummary]) -> None:
+    def set_rows(self, rows: list[ConversationSummary], query: str = "") -> None:
+        """``query``: the search that found ``rows``, whose words their snippets mark."""
         self.beginResetModel()
         self._rows = list(rows)
+        self._marks = {
+            row.id: snippet_marks(row.snippet, query) for row in self._rows if row.snippet
+        }
         self.endResetModel()
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
@@ -96,6 +121,8 @@ class ConversationListModel(QAbstractListModel):
             return summary.id
         if role == SnippetRole:
             return summary.snippet
+        if role == SnippetMarksRole:
+            return self._marks.get(summary.id, [])
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
@@ -113,13 +140,87 @@ class ConversationListModel(QAbstractListModel):
         return True
 
 
+def snippet_runs(text: str, marks: Sequence[Span], width: float, measure: Measure) -> list[Run]:
+    """The snippet as pieces, marked or not, that fit in ``width``: cut at the left when its
+    first marked word would otherwise be out of sight, and ended with “…” where it is cut at
+    the right."""
+    if marks and _runs_width(_runs(text[: marks[0][1]], marks[:1]), measure) > width:
+        text, marks = _cut_before(text, marks, width * _CONTEXT_SHARE, measure)
+    fitted: list[Run] = []
+    used = 0.0
+    for piece, is_marked in _runs(text, marks):
+        piece_width = measure(piece, is_marked)
+        if used + piece_width <= width:
+            fitted.append((piece, is_marked))
+            used += piece_width
+            continue
+        room = width - used - measure(ELLIPSIS, is_marked)
+        kept = piece[: _longest_prefix(piece, is_marked, room, measure)]
+        fitted.append((kept.rstrip() + ELLIPSIS, is_marked))
+        break
+    return fitted
+
+
+def _runs(text: str, marks: Sequence[Span]) -> list[Run]:
+    """``text`` split at ``marks`` (sorted, not overlapping) into marked and unmarked runs."""
+    runs: list[Run] = []
+    position = 0
+    for start, end in marks:
+        runs.append((text[position:start], False))
+        runs.append((text[start:end], True))
+        position = end
+    runs.append((text[position:], False))
+    return [run for run in runs if run[0]]
+
+
+def _runs_width(runs: Sequence[Run], measure: Measure) -> float:
+    return sum(measure(piece, is_marked) for piece, is_marked in runs)
+
+
+def _cut_before(
+    text: str, marks: Sequence[Span], context_width: float, measure: Measure
+) -> tuple[str, list[Span]]:
+    """``text`` from a word start before its first mark, as many words back as fit in
+    ``context_width``, after a “…”; the marks moved with it."""
+    first = marks[0][0]
+    start = first
+    while start > 0:
+        space = text.rfind(" ", 0, start - 1)
+        candidate = space + 1
+        if measure(ELLIPSIS + text[candidate:first], False) > context_width:
+            break
+        start = candidate
+    if start == 0:
+        return text, list(marks)
+    shift = len(ELLIPSIS) - start
+    return ELLIPSIS + text[start:], [(begin + shift, end + shift) for begin, end in marks]
+
+
+def _longest_prefix(text: str, is_marked: bool, room: float, measure: Measure) -> int:
+    """How many characters of ``text`` fit in ``room``."""
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if measure(text[:middle], is_marked) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 class ConversationDelegate(QStyledItemDelegate):
-    """The title, and under a search hit the matching words in smaller grey text."""
+    """The title, and under a search hit the matching words in smaller grey text, the query's
+    words among them in bold."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802
         size = super().sizeHint(option, index)
         if index.data(SnippetRole):
-            size.setHeight(size.height() + option.fontMetrics.lineSpacing() + 2)
+            # One line of title (elided, as painted) over one line of snippet, whatever the
+            # title would wrap to: every hit of a search is as tall as the next.
+            snippet_line = QFontMetricsF(_snippet_font(option.font)).lineSpacing()
+            size.setHeight(
+                _PADDING * 2 + option.fontMetrics.lineSpacing() + 1 + int(snippet_line + 0.999)
+            )
         return size
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
@@ -132,21 +233,52 @@ class ConversationDelegate(QStyledItemDelegate):
         item.text = ""
         style = item.widget.style() if item.widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, item.widget)
-        area = option.rect.adjusted(8, 5, -6, -5)
+        area = option.rect.adjusted(8, _PADDING, -6, -_PADDING)
         metrics = option.fontMetrics
         title = metrics.elidedText(str(index.data()), Qt.TextElideMode.ElideRight, area.width())
         painter.save()
         painter.drawText(area, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, title)
-        small = QFont(option.font)
-        small.setPointSizeF(max(option.font.pointSizeF() * 0.88, 7.0))
-        painter.setFont(small)
-        painter.setPen(QColor(colors()["muted"]))
-        below = area.adjusted(0, metrics.lineSpacing() + 1, 0, 0)
-        elided = QFontMetrics(small).elidedText(
-            str(snippet), Qt.TextElideMode.ElideRight, below.width()
+        self._paint_snippet(
+            painter,
+            option,
+            str(snippet),
+            index.data(SnippetMarksRole) or [],
+            area.adjusted(0, metrics.lineSpacing() + 1, 0, 0).topLeft(),
+            area.width(),
         )
-        painter.drawText(below, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, elided)
         painter.restore()
+
+    def _paint_snippet(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        snippet: str,
+        marks: Sequence[Span],
+        top_left: QPoint,
+        width: int,
+    ) -> None:
+        small = _snippet_font(option.font)
+        bold = QFont(small)
+        bold.setWeight(QFont.Weight.Bold)
+        fonts = {False: small, True: bold}
+        metrics = {False: QFontMetricsF(small), True: QFontMetricsF(bold)}
+        theme = colors()
+        pens = {False: QColor(theme["muted"]), True: QColor(theme["text"])}
+        x = float(top_left.x())
+        baseline = top_left.y() + metrics[False].ascent()
+        for piece, is_marked in snippet_runs(
+            snippet, marks, width, lambda text, marked: metrics[marked].horizontalAdvance(text)
+        ):
+            painter.setFont(fonts[is_marked])
+            painter.setPen(pens[is_marked])
+            painter.drawText(QPointF(x, baseline), piece)
+            x += metrics[is_marked].horizontalAdvance(piece)
+
+
+def _snippet_font(font: QFont) -> QFont:
+    small = QFont(font)
+    small.setPointSizeF(max(font.pointSizeF() * 0.88, 7.0))
+    return small
 
 
 class ConversationSidebar(QWidget):
@@ -221,7 +353,7 @@ class ConversationSidebar(QWidget):
     def refresh(self) -> None:
         query = self.search_box.text().strip()
         rows = self._store.search(query) if query else self._store.list_conversations()
-        self.model.set_rows(rows)
+        self.model.set_rows(rows, query)
         self.empty_label.setText(
             f"No chats match “{query}”." if query else "Your chats will appear here."
         )

@@ -10,7 +10,7 @@ Lines are never split, so table rows stay whole.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from desktop.core.documents.extract import PageText
@@ -22,6 +22,11 @@ OVERLAP_CHARS = 100
 # A page with less text than this (a blank page, a figure without a caption) gives no chunk.
 MIN_CHUNK_CHARS = 20
 MAX_HEADING_CHARS = 90
+# Where a page's title block is looked for (a statement's name, a chapter's title) and how many
+# of its lines are kept; and how many column-header lines (“2022 2021 2020”) after it.
+TITLE_BLOCK_LINES = 6
+TITLE_LINES = 2
+COLUMN_HEADER_LINES = 2
 
 _NUMBERED_HEADING = re.compile(
     r"^(?:(?:item|part|section|chapter|article|note|appendix|schedule)\s+[\divxlc]+[a-z]?\b"
@@ -29,6 +34,14 @@ _NUMBERED_HEADING = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'&-]*")
+# An amount in a table row: “$ 59,268”, “1,155”, “(3,200)”.
+_AMOUNT = re.compile(r"\$\s*\d|\d{1,3},\d{3}|\(\d[\d,.]*\)")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_DATE_WORDS = re.compile(
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|weeks?|years?|months?|quarters?|fiscal|ended|ending|as of|at|of)\b",
+    re.IGNORECASE,
+)
 _SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to"}
 
 
@@ -104,8 +117,8 @@ def looks_like_heading(line: str) -> bool:
     line = line.strip()
     if not (3 <= len(line) <= MAX_HEADING_CHARS) or line.endswith((".", ",", ";", ":")):
         return bool(_NUMBERED_HEADING.match(line)) and len(line) <= MAX_HEADING_CHARS
-    if sum(character.isdigit() for character in line) > len(line) / 3:
-        return False  # a table row or a figure, not a heading
+    if sum(character.isdigit() for character in line) > len(line) / 3 or _AMOUNT.search(line):
+        return False  # a table row or a figure, not a heading (“TOTAL ASSETS $ 59,268”)
     if _NUMBERED_HEADING.match(line):
         return True
     words = _WORD.findall(line)
@@ -117,6 +130,52 @@ def looks_like_heading(line: str) -> bool:
     significant = [word for word in words if word.lower() not in _SMALL_WORDS]
     capitalised = sum(word[0].isupper() for word in significant)
     return len(words) >= 2 and bool(significant) and capitalised == len(significant)
+
+
+def looks_like_column_header(line: str) -> bool:
+    """A table's column heads: years and dates (“2022 2021 2020”, “August 29, 2021 August 30,
+    2020”, “52 Weeks Ended”), with hardly a word besides."""
+    line = line.strip()
+    if not line or len(line) > MAX_HEADING_CHARS * 2 or _AMOUNT.search(line):
+        return False
+    years = len(_YEAR.findall(line))
+    words = [word for word in _WORD.findall(line) if not _DATE_WORDS.fullmatch(word)]
+    return (years >= 2 and len(words) <= 2) or (years >= 1 and not words)
+
+
+def page_title(lines: Sequence[str], is_furniture: Callable[[str], bool]) -> str:
+    """The title block a page opens with — a financial statement's name, a chapter's title —
+    and the column heads of the table under it, as one line: every passage of the page belongs
+    to it, also those far below the title that would otherwise carry only their row labels.
+    Empty when the page opens in running text."""
+    titles: list[str] = []
+    columns: list[str] = []
+    seen = 0
+    for raw in lines:
+        line = raw.strip()
+        if not line or is_furniture(line):
+            continue
+        seen += 1
+        if seen > TITLE_BLOCK_LINES:
+            break
+        if looks_like_column_header(line):
+            if not titles:
+                break
+            if len(columns) < COLUMN_HEADER_LINES:
+                columns.append(" ".join(line.split()))
+            continue
+        if columns:
+            break  # the table itself starts
+        if titles and line.startswith("("):
+            continue  # “(amounts in millions, except per share data)”
+        if looks_like_heading(line) and len(titles) < TITLE_LINES:
+            titles.append(line)
+        elif not titles:
+            break  # running text first: the page continues the one before
+    title = " — ".join(titles)
+    if title and columns:
+        title += " — " + " ".join(columns)
+    return title
 
 
 def chunk_pages(
@@ -141,6 +200,7 @@ def chunk_pages(
         running.observe(lines)
         if sum(len(text.strip()) for text, _ in lines) < MIN_CHUNK_CHARS:
             continue
+        title_block = page_title([text for text, _ in lines], running.is_running)
         chunk_number = 0
         start = 0
         while start < len(lines):
@@ -168,7 +228,7 @@ def chunk_pages(
                     [line for line in body_lines if not running.is_running(line)]
                 )
                 chunk_section = first_heading or section_at_start
-                context = " — ".join(part for part in (heading_prefix, chunk_section) if part)
+                context = _context_line(heading_prefix, title_block, chunk_section)
                 char_start = lines[start][1]
                 last_text, last_offset = lines[end - 1]
                 yield Chunk(
@@ -187,6 +247,15 @@ def chunk_pages(
             if end >= len(lines):
                 break
             start = _overlap_start(lines, start, end, overlap_chars)
+
+
+def _context_line(prefix: str, title_block: str, section: str) -> str:
+    """“Document — page title block — section”, each part once."""
+    parts: list[str] = []
+    for part in (prefix, title_block, section):
+        if part and not any(part in kept for kept in parts):
+            parts.append(part)
+    return " — ".join(parts)
 
 
 class _RunningLines:

@@ -1,7 +1,9 @@
 """Finding passages by their words: SQLite FTS5 over each passage's text and context.
 
 Keyword search catches exact names, numbers and rare terms that embeddings blur. BM25 ranks the
-matches, with the question's rarer words scored first when they alone settle the ranking.
+matches, with the question's rarer words scored first when they alone settle the ranking. Words
+are matched by their stem (Porter's, SQLite's own), so "liability" finds "liabilities" and
+"repurchased" finds "repurchases": a question rarely uses the document's exact form of a word.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import logging
 import math
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from desktop.core.documents.chunking import Chunk
+from desktop.core.documents.synonyms import other_names
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,9 @@ STOPWORDS = frozenset(
     """.split()  # noqa: SIM905 (a word list reads better as prose)
 )
 
+# FTS5's tokenizer: Porter stems over Unicode words, accents folded.
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+
 CHUNK_SCHEMA = (
     """
     CREATE TABLE IF NOT EXISTS chunks (
@@ -55,10 +62,10 @@ CHUNK_SCHEMA = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (document_id)",
-    """
+    f"""
     CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
         context, text, content='chunks', content_rowid='rowid',
-        tokenize='unicode61 remove_diacritics 2'
+        tokenize='{TOKENIZER}'
     )
     """,
     # How many passages use each word: read to leave out words too common to rank by.
@@ -77,6 +84,44 @@ CHUNK_SCHEMA = (
 )
 
 
+# The full-text index and its triggers, dropped and built again from the passages when the
+# tokenizer changes (a library indexed before words were stemmed).
+_FULL_TEXT_OBJECTS = ("chunks_ai", "chunks_ad", "chunks_vocab", "chunks_fts")
+
+
+class _Stemmer:
+    """Words as the full-text index stores them, from SQLite's own tokenizer (an in-memory FTS5
+    table and its vocabulary), so that counts can be looked up by the index's own terms."""
+
+    def __init__(self) -> None:
+        self._conn = sqlite3.connect(":memory:", check_same_thread=False)
+        self._lock = threading.Lock()
+        self._conn.execute(f"CREATE VIRTUAL TABLE words USING fts5(word, tokenize='{TOKENIZER}')")
+        self._conn.execute("CREATE VIRTUAL TABLE word_terms USING fts5vocab(words, 'instance')")
+
+    def terms(self, words: Sequence[str]) -> list[tuple[str, ...]]:
+        """The index terms of each word ("$192,052" is two: 192 and 052)."""
+        with self._lock, self._conn:
+            self._conn.executemany(
+                "INSERT INTO words (rowid, word) VALUES (?, ?)", list(enumerate(words, 1))
+            )
+            rows = self._conn.execute(
+                "SELECT doc, term FROM word_terms ORDER BY doc, offset"
+            ).fetchall()
+            self._conn.execute("DELETE FROM words")
+        found: dict[int, list[str]] = {}
+        for row, term in rows:
+            found.setdefault(int(row), []).append(str(term))
+        return [tuple(found.get(index, ())) for index in range(1, len(words) + 1)]
+
+
+_STEMMER = _Stemmer()
+
+
+def index_terms(words: Sequence[str]) -> list[tuple[str, ...]]:
+    return _STEMMER.terms(words)
+
+
 def _any_of(terms: Sequence[str]) -> str:
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
@@ -88,13 +133,19 @@ def _fts5_idf(passages: int, matching: int) -> float:
 
 
 def query_terms(query: str) -> list[str]:
-    """Words worth matching: lowercased, stopwords and one-letter tokens dropped, de-duplicated."""
+    """Words worth matching: lowercased, stopwords and one-letter tokens dropped, one word per
+    stem (“liability” and “liabilities” are one term)."""
     seen: dict[str, None] = {}
     for raw in _TOKEN.findall(query.lower()):
         token = raw.strip(".-")
         if len(token) > 1 and token not in STOPWORDS:
             seen.setdefault(token, None)
-    return list(seen)
+    words = list(seen)
+    kept: dict[tuple[str, ...], str] = {}
+    for word, terms in zip(words, index_terms(words), strict=True):
+        if terms:
+            kept.setdefault(terms, word)
+    return list(kept.values())
 
 
 # “Table II”, “Figure 3”, “Section 4.2”, “Item 7A”, “Note 11”: a document's own labels for its
@@ -125,8 +176,25 @@ class KeywordIndex:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._conn = connection
         with self._conn:
+            rebuild = self._tokenizer_changed()
             for statement in CHUNK_SCHEMA:
                 self._conn.execute(statement)
+            if rebuild:
+                log.info("building the keyword index again with stemmed words")
+                self._conn.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')")
+
+    def _tokenizer_changed(self) -> bool:
+        """Whether the full-text index was built with another tokenizer; it is then dropped
+        (the passages stay) to be built again."""
+        row = self._conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'"
+        ).fetchone()
+        if row is None or TOKENIZER in str(row[0]):
+            return False
+        for name in _FULL_TEXT_OBJECTS:
+            kind = "TRIGGER" if name.startswith("chunks_a") else "TABLE"
+            self._conn.execute(f"DROP {kind} IF EXISTS {name}")
+        return True
 
     def add(self, chunks: Iterable[Chunk]) -> None:
         chunks = list(chunks)
@@ -173,7 +241,11 @@ class KeywordIndex:
         return ids
 
     def search(self, query: str, limit: int, documents: Sequence[str] | None = None) -> list[str]:
-        counts, passages = self._passage_counts(query_terms(query))
+        words = query_terms(query)
+        asked = len(words)
+        # A question's names for statements and line items, and the names documents use.
+        words += [name for name in other_names(query) if name not in words]
+        counts, passages = self._passage_counts(words, asked)
         terms = list(counts)
         if not terms:
             return []
@@ -183,7 +255,26 @@ class KeywordIndex:
             return first
         return self._ranked(match, limit, documents, query)
 
-    def _passage_counts(self, terms: list[str]) -> tuple[dict[str, int], int]:
+    def term_weights(self, query: str) -> dict[str, float]:
+        """The question's index terms (stems), each weighted by how rare it is in the library
+        (BM25's IDF, kept above zero), for judging how much of a question a passage holds."""
+        words = query_terms(query)
+        stems = {stem for terms in index_terms(words) for stem in terms}
+        if not stems:
+            return {}
+        passages = int(self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+        weights: dict[str, float] = {}
+        for stem in sorted(stems):
+            row = self._conn.execute(
+                "SELECT doc FROM chunks_vocab WHERE term = ?", (stem,)
+            ).fetchone()
+            using = int(row[0]) if row else 0
+            weights[stem] = math.log(1.0 + (passages - using + 0.5) / (using + 0.5))
+        return weights
+
+    def _passage_counts(
+        self, terms: list[str], asked: int | None = None
+    ) -> tuple[dict[str, int], int]:
         """How many passages use each term, without the terms used by more than half of all
         passages; and how many passages there are. FTS5's BM25 gives such a term no weight at
         all (its IDF is below zero and clamped), so it cannot change the order; but matching it
@@ -196,15 +287,24 @@ class KeywordIndex:
         if passages < MIN_PASSAGES_TO_PRUNE:
             return dict.fromkeys(terms, -1), passages
         counts: dict[str, int] = {}
-        for term in terms:
+        for term, stems in zip(terms, index_terms(terms), strict=True):
+            if len(stems) != 1:
+                # A phrase ("$192,052"): its passages are not counted in the vocabulary, and
+                # counting it as rare is safe for the bound below (it is scored, not skipped).
+                counts[term] = 0
+                continue
             # One term at a time: the vocabulary table looks an equality up directly, while
             # an IN list would walk the whole vocabulary.
             row = self._conn.execute(
-                "SELECT doc FROM chunks_vocab WHERE term = ?", (term,)
+                "SELECT doc FROM chunks_vocab WHERE term = ?", (stems[0],)
             ).fetchone()
             counts[term] = int(row[0]) if row else 0
         kept = {term: count for term, count in counts.items() if count * 2 <= passages}
-        return (kept or counts), passages
+        # The question's own words decide: other names alone (the first ``asked`` terms are
+        # the question's) do not stand in for words that were all too common.
+        if not any(term in kept for term in terms[: len(terms) if asked is None else asked]):
+            return counts, passages
+        return kept, passages
 
     def _ranked_by_rare_terms(
         self,

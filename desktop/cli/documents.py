@@ -1,5 +1,10 @@
 """``folio index``, ``library``, ``search`` and ``eval``: the document library without the
-window, on the same core and the same data folder."""
+window, on the same core and the same data folder.
+
+``folio index`` exits 0 when every file given was indexed (or already was), 1 when some were
+and others could not be, and 2 when a path given does not exist (then nothing is indexed) or
+when nothing at all could be indexed; each file that was not is named on stderr with why.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from desktop.cli.errors import UsageError
+from desktop.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, UsageError
 from desktop.core.documents.evaluation import QuestionFileError, evaluate_file
 from desktop.core.documents.library import Library
-from desktop.core.documents.records import DocumentRecord, IndexProgress
+from desktop.core.documents.records import (
+    AddOutcome,
+    DocumentRecord,
+    DocumentStatus,
+    IndexProgress,
+)
+from desktop.core.documents.relevance import describe
 from desktop.core.documents.session import LibrarySession
 from desktop.core.errors import EngineError
 from desktop.core.paths import AppPaths
@@ -53,6 +64,10 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         raise UsageError("-k must be at least 1")
     if args.command == "eval" and not args.qa_file.is_file():
         raise UsageError(f"there is no file at {args.qa_file}")
+    if args.command == "index":
+        missing = [path for path in args.paths if not path.expanduser().exists()]
+        if missing:
+            return _refuse_missing(missing, args.json)
     try:
         with open_library(paths) as library:
             if args.command == "index":
@@ -61,6 +76,10 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
                 return _list(library, args.json)
             if args.command == "search":
                 return _search(library, args.query, args.k, args.json)
+            if args.command == "eval" and args.answers:
+                from desktop.cli.answers import evaluate_answers_command
+
+                return evaluate_answers_command(library, args, paths)
             if args.command == "eval":
                 return _evaluate(library, args.qa_file, args.json)
     except EngineError as error:
@@ -71,6 +90,7 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
 def _document_json(record: DocumentRecord) -> dict[str, Any]:
     return {
         "path": str(record.path),
+        "title": record.display_title,
         "status": str(record.status),
         "pages": record.pages,
         "chunks": record.chunks,
@@ -78,21 +98,52 @@ def _document_json(record: DocumentRecord) -> dict[str, Any]:
     }
 
 
+def _unindexed_json(path: Path, status: str, reason: str) -> dict[str, Any]:
+    """A path given that is not a document of the library (missing, refused or skipped)."""
+    return {
+        "path": str(path),
+        "title": None,
+        "status": status,
+        "pages": 0,
+        "chunks": 0,
+        "error": reason,
+    }
+
+
+def _refuse_missing(missing: list[Path], as_json: bool) -> int:
+    """A path that does not exist is a typo or a stale path: nothing is indexed, so that the
+    command can simply be run again once the paths are right."""
+    for path in missing:
+        print(f"folio: error: there is no file or folder at {path}", file=sys.stderr)
+    summary = (
+        f"{len(missing):,} of the paths given {'does' if len(missing) == 1 else 'do'} not "
+        "exist; nothing was indexed"
+    )
+    print(f"folio: error: {summary}", file=sys.stderr)
+    if as_json:
+        report = [
+            _unindexed_json(
+                Path(path).expanduser().absolute(),
+                "not_found",
+                f"There is no file or folder at {path}.",
+            )
+            for path in missing
+        ]
+        print(json.dumps({"documents": report, "error": summary}, ensure_ascii=False))
+    return EXIT_BAD_INPUT
+
+
 def _index(library: Library, targets: list[Path], as_json: bool) -> int:
     added = library.add(targets)
     report: list[dict[str, Any]] = []
+    # Why each file given (or found in a folder given) was not indexed.
+    problems: list[tuple[Path, str]] = []
     for result in added:
         if result.document is None:
-            report.append(
-                {
-                    "path": str(result.path),
-                    "status": result.outcome,
-                    "pages": 0,
-                    "chunks": 0,
-                    "error": result.message,
-                }
-            )
-            if not as_json:
+            report.append(_unindexed_json(result.path, result.outcome, result.message))
+            if result.outcome == AddOutcome.FAILED:
+                problems.append((result.path, result.message))
+            elif not as_json:
                 print(f"{result.outcome:<10} {result.path}: {result.message}", flush=True)
 
     def on_progress(progress: IndexProgress) -> None:
@@ -108,6 +159,8 @@ def _index(library: Library, targets: list[Path], as_json: bool) -> int:
             )
 
     library.index_queued(progress=on_progress)
+    _read_headings(library)
+    indexed = 0
     for result in added:
         if result.document is None:
             continue
@@ -118,23 +171,53 @@ def _index(library: Library, targets: list[Path], as_json: bool) -> int:
         if result.outcome == "unchanged" and record.path != result.path:
             entry["error"] = f"Same content as {record.path.name}, which is already indexed."
         report.append(entry)
-        if not as_json:
-            detail = entry["error"] or f"{record.pages} pages, {record.chunks} chunks"
-            print(f"{record.status:<10} {result.path} ({detail})", flush=True)
+        if record.status in (DocumentStatus.READY, DocumentStatus.MISSING):
+            indexed += 1
+            if not as_json:
+                detail = entry["error"] or f"{record.pages} pages, {record.chunks} chunks"
+                print(f"{record.status:<10} {result.path} ({detail})", flush=True)
+        else:
+            problems.append((result.path, record.message or f"It is {record.status}."))
+    code, summary = _index_outcome(indexed, problems)
+    for path, reason in problems:
+        print(f"folio: error: {path}: {reason}", file=sys.stderr)
+    if summary:
+        print(f"folio: error: {summary}", file=sys.stderr)
     if as_json:
-        print(json.dumps({"documents": report}, ensure_ascii=False))
-    return 0
+        print(json.dumps({"documents": report, "error": summary or None}, ensure_ascii=False))
+    return code
+
+
+def _index_outcome(indexed: int, problems: list[tuple[Path, str]]) -> tuple[int, str]:
+    """The exit code, and what went wrong in one line ("" when nothing did)."""
+    if not indexed:
+        if not problems:
+            return EXIT_BAD_INPUT, "there was no PDF, text or Markdown file to index"
+        return EXIT_BAD_INPUT, "nothing could be indexed"
+    if problems:
+        attempted = indexed + len(problems)
+        return EXIT_FAILED, f"{len(problems):,} of {attempted:,} documents could not be indexed"
+    return 0, ""
+
+
+def _read_headings(library: Library) -> None:
+    """Documents indexed by a Folio from before headings were read get theirs now (their
+    first pages are read, nothing is indexed again), so that they are reported by title."""
+    while library.read_headings():
+        pass
 
 
 def _list(library: Library, as_json: bool) -> int:
+    _read_headings(library)
     documents = library.documents()
     if as_json:
         print(json.dumps({"documents": [_document_json(d) for d in documents]}, ensure_ascii=False))
     else:
         for record in documents:
+            title = f"  ({record.display_title})" if record.has_title else ""
             print(
                 f"{record.status:<10} {record.pages:>5} pages {record.chunks:>6} chunks  "
-                f"{record.path}"
+                f"{record.path}{title}"
             )
     return 0
 
@@ -152,7 +235,9 @@ def _search(library: Library, query: str, k: int, as_json: bool) -> int:
                             "path": str(hit.document.path),
                             "page_start": hit.chunk.page_start,
                             "page_end": hit.chunk.page_end,
-                            "score": round(float(hit.score), 6),
+                            # The one relevance score (0 to 1) the window shows too; the
+                            # results are in search order (fused ranks), best first.
+                            "relevance": round(float(hit.relevance), 4),
                             "text": hit.chunk.text,
                         }
                         for hit in hits
@@ -166,7 +251,7 @@ def _search(library: Library, query: str, k: int, as_json: bool) -> int:
             snippet = " ".join(hit.chunk.text.split())[:160]
             print(
                 f"{rank:>2}. {hit.document.name} p. {hit.chunk.page_start}"
-                f" (label {hit.chunk.page_label})  {snippet}"
+                f" (label {hit.chunk.page_label}) relevance {describe(hit.relevance)}  {snippet}"
             )
     return 0
 

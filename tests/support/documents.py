@@ -1,13 +1,17 @@
-"""Documents for the tests: PDFs written byte by byte (text, titles, page labels, encryption)
-and the sample pages the library tests index."""
+"""Documents for the tests: PDFs written byte by byte (text in any size and weight, titles,
+page labels, encryption) and the sample pages the library tests index."""
 
 from __future__ import annotations
 
 import io
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pypdf
 
+from desktop.core.documents.library import DATABASE
 from desktop.core.documents.records import DocumentRecord
 
 FILE_ID = bytes(range(16))
@@ -31,13 +35,52 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
+@dataclass(frozen=True)
+class Line:
+    """A line of a page as it is printed: a title in 24-point bold, a margin stamp turned on
+    its side."""
+
+    text: str
+    size: float = 12
+    bold: bool = False
+    rotated: bool = False
+    # Each word placed on its own, without the spaces, as some layout programs draw them.
+    word_by_word: bool = False
+
+
+def _content(page: str | Sequence[Line]) -> bytes:
+    if isinstance(page, str):
+        return "".join(
+            f"BT /F1 12 Tf 72 {720 - 14 * row} Td ({_escape(line)}) Tj ET\n"
+            for row, line in enumerate(page.split("\n"))
+        ).encode("latin-1")
+    drawn, y = [], 740.0
+    for line in page:
+        y -= max(14.0, line.size * 1.2)
+        font = "/F2" if line.bold else "/F1"
+        # Turned a quarter to the left, in the left margin, as arXiv stamps its papers.
+        place = f"0 1 -1 0 30 {y:g} Tm" if line.rotated else f"72 {y:g} Td"
+        if line.word_by_word:
+            x = 72.0
+            for word in line.text.split():
+                drawn.append(f"BT {font} {line.size:g} Tf {x:g} {y:g} Td ({_escape(word)}) Tj ET\n")
+                # Helvetica capitals are about 0.7 of the size wide, a space about 0.28.
+                x += (len(word) * 0.72 + 0.28) * line.size
+            continue
+        drawn.append(f"BT {font} {line.size:g} Tf {place} ({_escape(line.text)}) Tj ET\n")
+    return "".join(drawn).encode("latin-1")
+
+
 def pdf_bytes(
-    pages: list[str],
+    pages: Sequence[str | Sequence[Line]],
     title: str | None = None,
     page_labels: list[str] | None = None,
     encrypt_entry: str | None = None,
+    drawings: Sequence[bytes] = (),
 ) -> bytes:
-    """A minimal valid PDF: each page draws its lines in Helvetica; "" draws a scanned image."""
+    """A minimal valid PDF: each page draws its lines in 12-point Helvetica (or as its
+    ``Line``s say); "" draws a scanned image. The first page also draws each of ``drawings``
+    (content streams, with or without text) as a form XObject of its own."""
     objects: dict[int, bytes] = {
         3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         4: (
@@ -46,20 +89,31 @@ def pdf_bytes(
         ),
     }
     first_page = 5
+    bold_font = first_page + 2 * len(pages)
+    objects[bold_font] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>"
     kids = " ".join(f"{first_page + 2 * index} 0 R" for index in range(len(pages)))
     objects[2] = f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode()
+    fonts = f"/Font << /F1 3 0 R /F2 {bold_font} 0 R >>"
+    forms = {f"/Fm{index}": bold_font + 1 + index for index in range(len(drawings))}
+    for number, drawing in zip(forms.values(), drawings, strict=True):
+        objects[number] = (
+            b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << "
+            + fonts.encode()
+            + b" >> /Length %d >>\nstream\n" % len(drawing)
+            + drawing
+            + b"\nendstream"
+        )
     for index, text in enumerate(pages):
         page_number, content_number = first_page + 2 * index, first_page + 2 * index + 1
-        if text:
-            content = "".join(
-                f"BT /F1 12 Tf 72 {720 - 14 * row} Td ({_escape(line)}) Tj ET\n"
-                for row, line in enumerate(text.split("\n"))
-            ).encode("latin-1")
-        else:
-            content = b"q 400 0 0 600 100 100 cm /Im1 Do Q\n"
+        content = _content(text) if text else b"q 400 0 0 600 100 100 cm /Im1 Do Q\n"
+        drawn = forms if index == 0 else {}
+        content += "".join(f"q {name} Do Q\n" for name in drawn).encode()
+        xobjects = " ".join(
+            ["/Im1 4 0 R", *(f"{name} {number} 0 R" for name, number in drawn.items())]
+        )
         objects[page_number] = (
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font"
-            f" << /F1 3 0 R >> /XObject << /Im1 4 0 R >> >> /Contents {content_number} 0 R >>"
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << {fonts}"
+            f" /XObject << {xobjects} >> >> /Contents {content_number} 0 R >>"
         ).encode()
         objects[content_number] = (
             b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"
@@ -93,11 +147,12 @@ def pdf_bytes(
 
 def make_pdf(
     path: Path,
-    pages: list[str],
+    pages: Sequence[str | Sequence[Line]],
     title: str | None = None,
     page_labels: list[str] | None = None,
+    drawings: Sequence[bytes] = (),
 ) -> Path:
-    path.write_bytes(pdf_bytes(pages, title=title, page_labels=page_labels))
+    path.write_bytes(pdf_bytes(pages, title=title, page_labels=page_labels, drawings=drawings))
     return path
 
 
@@ -141,3 +196,14 @@ TRAVEL_PAGES = [
 
 def by_name(records: list[DocumentRecord]) -> dict[str, DocumentRecord]:
     return {record.name: record for record in records}
+
+
+def forget_headings(library_folder: Path) -> None:
+    """The library file as a Folio from before headings were read left it: no heading
+    column, its documents indexed all the same."""
+    connection = sqlite3.connect(library_folder / DATABASE)
+    try:
+        with connection:
+            connection.execute("ALTER TABLE documents DROP COLUMN heading")
+    finally:
+        connection.close()

@@ -18,7 +18,13 @@ from desktop.core.documents.records import DocumentStatus
 from desktop.ui.library.table import DocumentTableModel
 from desktop.ui.library.viewer import Passage
 from desktop.ui.main_window import MainWindow
-from tests.support.documents import LEASE_PAGES, REPORT_PAGES, encrypt_pdf, make_pdf
+from desktop.ui.widgets.record_table import RECORD_ROLE
+from tests.support.documents import (
+    LEASE_PAGES,
+    REPORT_PAGES,
+    encrypt_pdf,
+    make_pdf,
+)
 from tests.ui.conftest import WindowFactory, quit_window
 from tests.ui.test_chat_window import send
 
@@ -73,13 +79,14 @@ def wait_for_progress(qtbot: QtBot, window: MainWindow) -> None:
 
 
 def table_rows(window: MainWindow) -> dict[str, list[str]]:
+    """The cells of each row as shown, in the order shown, by the document's file name."""
     pane = window.library_pane
     assert pane is not None
     model = pane.proxy
     rows: dict[str, list[str]] = {}
     for row in range(model.rowCount()):
         cells = [model.index(row, column).data() for column in range(model.columnCount())]
-        rows[cells[0]] = cells
+        rows[model.index(row, 0).data(RECORD_ROLE).name] = cells
     return rows
 
 
@@ -122,15 +129,21 @@ def test_dropped_files_are_indexed_with_their_status_in_the_table(
     assert pane.isVisible(), "dropping documents shows the library"
     rows = table_rows(window)
     assert set(rows) == {"lease.pdf", "fake.pdf", "notes ü.md"}
+    assert rows["lease.pdf"][DocumentTableModel.NAME] == "RESIDENTIAL LEASE AGREEMENT"
     assert rows["lease.pdf"][DocumentTableModel.PAGES] == "2"
     assert rows["lease.pdf"][DocumentTableModel.STATUS] == "Ready"
-    assert int(rows["lease.pdf"][DocumentTableModel.CHUNKS]) >= 2
+    assert rows["notes ü.md"][DocumentTableModel.NAME] == "Notes"
     assert rows["notes ü.md"][DocumentTableModel.STATUS] == "Ready"
     assert rows["fake.pdf"][DocumentTableModel.STATUS] == "Failed"
     # The file that is not a document was refused with its reason, and the rest went on.
     assert len(no_modal_boxes) == 1 and "budget.xlsx" in no_modal_boxes[0][1]
-    assert not pane.progress_box.isVisible()
-    assert "3 documents · 3 pages searchable" in pane.summary_label.text()
+    assert pane.summary_label.text() == "3 documents · 3 pages searchable · 1 failed"
+    # The end of the run is told where the user looks, with what needs them.
+    assert pane.progress_box.isVisible() and not pane.progress_bar.isVisible()
+    assert pane.progress_box.shown_text() == (
+        "✓  Indexing finished: 2 of 3 documents indexed, 3 pages searchable\n"
+        "1 could not be read. Select it to see why and what to do. Show it"
+    )
 
     # Selecting the failed file tells why.
     failed = next(d for d in library.documents() if d.name == "fake.pdf")
@@ -160,11 +173,13 @@ def test_progress_can_be_paused_resumed_and_stopped(
     with qtbot.waitSignal(library.indexing_held, timeout=INDEXING_TIMEOUT):
         qtbot.mouseClick(pane.pause_button, Qt.MouseButton.LeftButton)
         assert library.is_paused() and pane.pause_button.text() == "Resume"
-    qtbot.waitUntil(lambda: pane.progress_label.text().startswith("Paused at"))
+    qtbot.waitUntil(lambda: pane.progress_label.text().startswith("Paused · "))
     done = pane.progress_bar.value()
     qtbot.wait(300)  # an observation window: the run is held, nothing may move
     assert pane.progress_bar.value() == done, "no page is indexed while paused"
-    assert pane.progress_label.text().endswith(f"of {pane.progress_bar.maximum():,} pages")
+    assert pane.progress_label.text() == f"Paused · {done:,} of 200 pages searchable"
+    # The line under the pane's title counts the same pages.
+    assert pane.summary_label.text() == f"1 document · {done:,} of 200 pages searchable"
 
     qtbot.mouseClick(pane.pause_button, Qt.MouseButton.LeftButton)
     assert not library.is_paused() and pane.pause_button.text() == "Pause"
@@ -181,6 +196,17 @@ def test_progress_can_be_paused_resumed_and_stopped(
         qtbot.mouseClick(pane.pause_button, Qt.MouseButton.LeftButton)  # “Resume”
     assert library.documents()[0].status == DocumentStatus.READY
     assert table_rows(window)["warehouses.pdf"][DocumentTableModel.STATUS] == "Ready"
+    assert pane.progress_box.shown_text() == (
+        "✓  Indexing finished: 1 document, 200 pages searchable"
+    )
+    assert pane.summary_label.text() == "1 document · 200 pages searchable"
+    # It stays told while nothing happens to the library: reading it again changes nothing.
+    with qtbot.waitSignal(library.documents_changed, timeout=INDEXING_TIMEOUT):
+        library.refresh()
+    assert pane.progress_box.isVisible() and pane.progress_box.showing_done
+    # The next thing done to the library makes it old news.
+    with qtbot.waitSignal(library.documents_changed, timeout=INDEXING_TIMEOUT):
+        library.remove([library.documents()[0].id])
     assert not pane.progress_box.isVisible()
 
 
@@ -193,9 +219,10 @@ def test_an_answer_from_the_documents_cites_sources_that_open_the_page(
         window,
         [make_pdf(docs / "lease.pdf", LEASE_PAGES), make_pdf(docs / "report.pdf", REPORT_PAGES)],
     )
-    # Adding documents turned the chat to them.
-    assert window.controller.document_scope == DocumentScope(True, None)
-    assert window.scope_button.text().startswith("Documents: all")
+    # A chat answers from the documents when they cover the question; adding them changes
+    # no chat's mode.
+    assert window.controller.document_scope == DocumentScope.automatic()
+    assert window.scope_button.text().startswith("Documents: automatic")
 
     send(qtbot, window, "Who mows the lawn and keeps the garden tidy?")
 
@@ -236,8 +263,9 @@ def test_an_inline_citation_is_a_link_to_its_source(
     window.controller.open_conversation(answer.conversation_id)
 
     html = window.chat_view.toHtml()
-    # In the answer's text and in the list of sources.
-    assert html.count(f'href="folio:source/{answer.id}/1"') == 2
+    # In the quoted evidence, in the answer's text and in the list of sources.
+    assert html.count(f'href="folio:source/{answer.id}/1"') == 3
+    assert "[1] written by the model" in window.chat_view.toPlainText()
 
 
 def test_a_question_the_library_cannot_answer_is_not_invented(
@@ -245,6 +273,8 @@ def test_a_question_the_library_cannot_answer_is_not_invented(
 ) -> None:
     window = make_window(with_library=True)
     add_and_wait(qtbot, window, [make_pdf(docs / "lease.pdf", LEASE_PAGES)])
+    # Documents only: the automatic mode would let the model answer (test_documents_mode.py).
+    window.scope_button.all_action.trigger()
 
     send(qtbot, window, "What is the best recipe for sourdough bread?")
 
@@ -294,7 +324,7 @@ def test_each_chat_keeps_its_own_documents(
     window.scope_button.refresh_menu()
     assert window.scope_button.selected_action.text() == "Answer from the 1 selected document"
     window.scope_button.selected_action.trigger()
-    assert window.controller.document_scope == DocumentScope(True, (report.id,))
+    assert window.controller.document_scope == DocumentScope.only((report.id,))
     assert window.scope_button.text().startswith("report.pdf")
 
     send(qtbot, window, "Who repairs the heating and the roof?")
@@ -308,7 +338,7 @@ def test_each_chat_keeps_its_own_documents(
 
     assert first_chat is not None
     window.controller.open_conversation(first_chat)
-    assert window.controller.document_scope == DocumentScope(True, (report.id,))
+    assert window.controller.document_scope == DocumentScope.only((report.id,))
 
 
 def test_removing_a_document_and_opening_one_that_moved(

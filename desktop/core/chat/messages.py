@@ -35,6 +35,10 @@ class Message:
     status: MessageStatus
     created_at: float
     meta: dict[str, Any]
+    # Regenerate keeps the earlier answers to a question: this one is number
+    # ``alternative_index + 1`` of ``alternative_count``, in the order they were written.
+    alternative_index: int = 0
+    alternative_count: int = 1
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,17 @@ def describe_stats(meta: Mapping[str, Any], include_model: bool = False) -> str:
             "the context window was full"
         )
     return " · ".join(parts)
+
+
+def can_continue(message: Message) -> bool:
+    """Whether Continue can write more of ``message``: an answer with words in it that ended
+    before its end, at the length limit or stopped (by the user, or by Folio being closed)."""
+    if message.role is not Role.ASSISTANT or not message.content.strip():
+        return False
+    if message.status is MessageStatus.INTERRUPTED:
+        return True
+    cut_at_limit = message.meta.get("finish_reason") == "length"
+    return message.status is MessageStatus.COMPLETE and cut_at_limit
 
 
 def prompt_history(messages: Sequence[Message]) -> list[ChatMessage]:

@@ -2,8 +2,9 @@
 
 Retrieved passages are numbered [1], [2]… and put into the question within the tokens left after
 the system prompt, the history and the answer's reserved room; the model is told to cite them.
-When even the best passage is far from the question, Folio says the library does not seem to
-contain the answer instead of letting the model invent one.
+When even the best passage is not relevant (documents/relevance.py), the library does not cover
+the question: the automatic mode then lets the model answer alone, marked as such, and the
+documents-only modes say so and offer to answer without documents.
 """
 
 from __future__ import annotations
@@ -14,20 +15,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from desktop.core.chat.evidence import EvidenceSource, Quote, quotes_for
 from desktop.core.documents.library import Library
 from desktop.core.documents.records import LibraryHit
+from desktop.core.documents.relevance import LIBRARY_COVERS
 
-# Below this cosine similarity (all-MiniLM-L6-v2) the best passage is unrelated to the question.
-# Measured on the evaluation library: every development question's best passage scored 0.30 or
-# more; unrelated questions ("How do I bake sourdough bread?") scored 0.19-0.29.
-RELEVANCE_THRESHOLD = 0.25
-SOURCES_PER_ANSWER = 6
+# How many passages go into a documents answer (measured: see the "Sources per answer" setting).
+SOURCES_PER_ANSWER = 2
 
 GROUNDING_INSTRUCTIONS = (
     "Answer the question using only the numbered sources. After each claim, cite the sources it "
     "comes from in square brackets, like [1] or [2][3]. If the sources do not contain the "
     "answer, say that the documents do not say."
 )
+NOT_FROM_DOCUMENTS = "Not from your documents: the library does not cover this question."
+REPETITION_NOTICE = "Stopped: the answer began repeating itself."
 NOT_IN_LIBRARY = (
     "The library does not seem to contain anything about this. Try other words, or add the "
     "documents that cover it."
@@ -61,8 +63,12 @@ class GroundedQuestion:
     system_prompt: str
     sources: tuple[Source, ...]
     relevant: bool
+    # The best passage's relevance (0 to 1): what "relevant" was decided by.
+    best_relevance: float = 0.0
     # Documents in scope that were still being indexed: their passages may be missing.
     not_indexed: tuple[str, ...] = ()
+    # The sources' own sentences that answer the question, shown before the model's answer.
+    quotes: tuple[Quote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,10 @@ class SourceRef:
     page_label: str
     text: str
     similarity: float | None
+    # The one relevance score (0 to 1); None for answers saved before it existed.
+    relevance: float | None = None
+    # The passage's context line (document, statement, column heads), for quoting table rows.
+    context: str = ""
 
     @classmethod
     def from_source(cls, source: Source) -> SourceRef:
@@ -93,6 +103,8 @@ class SourceRef:
             page_label=hit.chunk.page_label,
             text=hit.chunk.text,
             similarity=hit.similarity,
+            relevance=hit.relevance,
+            context=hit.chunk.context,
         )
 
     @classmethod
@@ -100,6 +112,7 @@ class SourceRef:
         """None for an entry that is not a well-formed source (the file was edited by hand)."""
         try:
             similarity = data.get("similarity")
+            relevance = data.get("relevance")
             return cls(
                 number=int(data["n"]),
                 document_id=str(data.get("document_id", "")),
@@ -110,6 +123,8 @@ class SourceRef:
                 page_label=str(data.get("page_label", "")),
                 text=str(data.get("text", "")),
                 similarity=float(similarity) if similarity is not None else None,
+                relevance=float(relevance) if relevance is not None else None,
+                context=str(data.get("context", "")),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -126,6 +141,8 @@ class SourceRef:
             "text": self.text,
             # A plain float: llama.cpp's numpy floats are not JSON.
             "similarity": None if self.similarity is None else round(float(self.similarity), 4),
+            "relevance": None if self.relevance is None else round(float(self.relevance), 4),
+            "context": self.context,
         }
 
     @property
@@ -155,16 +172,13 @@ def ground_question(
     count_tokens: Callable[[str], int],
     token_budget: int,
     sources_wanted: int = SOURCES_PER_ANSWER,
-    threshold: float = RELEVANCE_THRESHOLD,
+    threshold: float = LIBRARY_COVERS,
 ) -> GroundedQuestion:
     """Number the best hits and fit as many as ``token_budget`` allows (best first)."""
     system = f"{system_prompt.strip()}\n\n{GROUNDING_INSTRUCTIONS}".strip()
-    similarities = [hit.similarity for hit in hits if hit.similarity is not None]
-    # Passages found by their words alone (their vectors are not written yet) have no
-    # similarity to judge by; the words they share with the question have to do.
-    best = max(similarities, default=1.0 if hits else 0.0)
+    best = max((hit.relevance for hit in hits), default=0.0)
     if not hits or best < threshold:
-        return GroundedQuestion(question, system, (), relevant=False)
+        return GroundedQuestion(question, system, (), relevant=False, best_relevance=best)
     sources: list[Source] = []
     blocks: list[str] = []
     used = count_tokens(_compose([], question))
@@ -177,7 +191,9 @@ def ground_question(
         sources.append(source)
         blocks.append(block)
         used += cost
-    return GroundedQuestion(_compose(blocks, question), system, tuple(sources), relevant=True)
+    return GroundedQuestion(
+        _compose(blocks, question), system, tuple(sources), relevant=True, best_relevance=best
+    )
 
 
 def source_budget(context_length: int, max_tokens: int, system_prompt_tokens: int) -> int:
@@ -195,7 +211,7 @@ def ground_in_library(
     count_tokens: Callable[[str], int],
     token_budget: int,
     sources_wanted: int = SOURCES_PER_ANSWER,
-    threshold: float = RELEVANCE_THRESHOLD,
+    threshold: float = LIBRARY_COVERS,
 ) -> GroundedQuestion:
     """Search the library (or only ``documents``) and ground the question in what was found,
     noting which documents in scope are not fully indexed yet."""
@@ -211,7 +227,52 @@ def ground_in_library(
         sources_wanted=sources_wanted,
         threshold=threshold,
     )
-    return replace(grounded, not_indexed=pending)
+    quotes: tuple[Quote, ...] = ()
+    if grounded.relevant:
+        quotes = tuple(
+            quotes_for(
+                question,
+                [evidence_source(source) for source in grounded.sources],
+                library.keywords.term_weights(question),
+            )
+        )
+    return replace(grounded, not_indexed=pending, quotes=quotes)
+
+
+def evidence_source(source: Source | SourceRef) -> EvidenceSource:
+    if isinstance(source, Source):
+        chunk = source.hit.chunk
+        return EvidenceSource(source.number, chunk.text, chunk.context, source.hit.relevance)
+    return EvidenceSource(source.number, source.text, source.context, source.relevance or 0.0)
+
+
+def quote_to_meta(quote: Quote) -> dict[str, Any]:
+    return {"n": quote.source, "text": quote.text, "table": quote.table}
+
+
+def quotes_from_meta(meta: Mapping[str, Any]) -> list[Quote]:
+    entries = meta.get("quotes")
+    if not isinstance(entries, list):
+        return []
+    quotes: list[Quote] = []
+    for entry in entries:
+        if isinstance(entry, Mapping) and isinstance(entry.get("text"), str):
+            try:
+                number = int(entry["n"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            quotes.append(Quote(number, entry["text"], str(entry.get("table", "")), 0.0))
+    return quotes
+
+
+def listing_order(sources: Sequence[SourceRef], cited: Sequence[int]) -> list[SourceRef]:
+    """Sources as listed under an answer: those cited (by the model or matched by Folio), in
+    order of first citation, then the rest by relevance, best first."""
+    by_number = {source.number: source for source in sources}
+    first = [by_number[number] for number in cited if number in by_number]
+    rest = [source for source in sources if source.number not in set(cited)]
+    rest.sort(key=lambda source: -(source.relevance if source.relevance is not None else -1.0))
+    return first + rest
 
 
 def not_indexed_notice(names: Sequence[str], shown: int = 3) -> str:

@@ -6,6 +6,10 @@ finds the partial text and marks it interrupted instead of losing it.
 
 Deleting a chat only hides it, so the user can undo; hidden chats are removed for good the next
 time the store is opened.
+
+Regenerate keeps the answers it replaces as alternatives of the new one; the answer chosen among
+them is the one in ``messages``, so everything that reads a chat (search, history, export) reads
+the answers the user sees.
 """
 
 from __future__ import annotations
@@ -28,78 +32,19 @@ from desktop.core.chat.messages import (
     MessageStatus,
     Role,
 )
+from desktop.core.chat.migrations import MIGRATIONS, SCHEMA_VERSION
 from desktop.core.chat.titles import make_title
-
-# Each entry upgrades the file by one version: _MIGRATIONS[0] takes version 0 (a new file) to 1.
-# Statements are listed one by one because executescript() would commit mid-migration.
-_SCHEMA_V1: tuple[str, ...] = (
-    """
-    CREATE TABLE conversations (
-        -- AUTOINCREMENT: an id is never reused after a delete, so nothing that remembers an id
-        -- (an undo, an open view, an export) can end up pointing at a different chat.
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        title TEXT NOT NULL DEFAULT '',
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        deleted_at REAL,
-        settings TEXT NOT NULL DEFAULT '{}'
-    )
-    """,
-    """
-    CREATE INDEX conversations_by_update
-        ON conversations (updated_at DESC) WHERE deleted_at IS NULL
-    """,
-    """
-    CREATE TABLE messages (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
-        position INTEGER NOT NULL,
-        role TEXT NOT NULL,
-        content TEXT NOT NULL,
-        status TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        meta TEXT NOT NULL DEFAULT '{}',
-        UNIQUE (conversation_id, position)
-    )
-    """,
-    # Startup recovery looks for answers left streaming; this keeps that lookup off a full scan.
-    "CREATE INDEX messages_streaming ON messages (status) WHERE status = 'streaming'",
-    """
-    CREATE VIRTUAL TABLE messages_fts USING fts5 (
-        content,
-        content = 'messages',
-        content_rowid = 'id',
-        tokenize = 'unicode61 remove_diacritics 2'
-    )
-    """,
-    """
-    CREATE TRIGGER messages_fts_after_insert AFTER INSERT ON messages BEGIN
-        INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
-    END
-    """,
-    """
-    CREATE TRIGGER messages_fts_after_delete AFTER DELETE ON messages BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, content)
-            VALUES ('delete', old.id, old.content);
-    END
-    """,
-    """
-    CREATE TRIGGER messages_fts_after_update AFTER UPDATE OF content ON messages BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, content)
-            VALUES ('delete', old.id, old.content);
-        INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
-    END
-    """,
-)
-
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1,)
-SCHEMA_VERSION = len(_MIGRATIONS)
 
 _SUMMARY_COLUMNS = """
     c.id, c.title, c.created_at, c.updated_at,
     (SELECT COUNT(*) FROM messages AS m WHERE m.conversation_id = c.id) AS message_count
 """
-_MESSAGE_COLUMNS = "id, conversation_id, position, role, content, status, created_at, meta"
+_MESSAGE_COLUMNS = """
+    m.id, m.conversation_id, m.position, m.role, m.content, m.status, m.created_at, m.meta,
+    (SELECT COUNT(*) FROM answer_alternatives AS a WHERE a.message_id = m.id) AS alternatives,
+    (SELECT COUNT(*) FROM answer_alternatives AS a
+        WHERE a.message_id = m.id AND a.created_at < m.created_at) AS earlier_alternatives
+"""
 
 
 class ConversationStore:
@@ -257,20 +202,23 @@ class ConversationStore:
     def messages(self, conversation_id: int) -> list[Message]:
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?"
-                " AND conversation_id IN (SELECT id FROM conversations WHERE deleted_at IS NULL)"
-                " ORDER BY position",
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages AS m WHERE m.conversation_id = ?"
+                " AND m.conversation_id IN (SELECT id FROM conversations WHERE deleted_at IS NULL)"
+                " ORDER BY m.position",
                 (conversation_id,),
             ).fetchall()
         return [_message_from_row(row) for row in rows]
 
     def message(self, message_id: int) -> Message | None:
         with self._lock:
-            row = self._conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?"
-                " AND conversation_id IN (SELECT id FROM conversations WHERE deleted_at IS NULL)",
-                (message_id,),
-            ).fetchone()
+            return self._visible_message(message_id)
+
+    def _visible_message(self, message_id: int) -> Message | None:
+        row = self._conn.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages AS m WHERE m.id = ?"
+            " AND m.conversation_id IN (SELECT id FROM conversations WHERE deleted_at IS NULL)",
+            (message_id,),
+        ).fetchone()
         return None if row is None else _message_from_row(row)
 
     def add_message(
@@ -379,9 +327,15 @@ class ConversationStore:
     def restart_answer(
         self, question_id: int, new_text: str | None = None, meta: Mapping[str, Any] | None = None
     ) -> Message:
-        """For Regenerate and Edit: optionally change the question, delete everything after it
-        and open a new streaming answer, in one transaction (a crash leaves the old state or
-        the new one, never the edited question followed by its old answers)."""
+        """For Regenerate and Edit: open a new streaming answer to the question ``question_id``,
+        in one transaction (a crash leaves the old state or the new one, never the edited
+        question followed by its old answers).
+
+        Regenerate (``new_text`` None) keeps the answer it replaces: the new answer takes the
+        old one's row, and the old one becomes one of its alternatives (unless it is empty).
+        Edit changes the question, and everything after it goes, earlier answers and their
+        alternatives with it: they answer a question that is no longer asked.
+        """
         with self._write() as conn:
             row = conn.execute(
                 "SELECT m.conversation_id, m.position, m.role, m.content, c.title"
@@ -392,7 +346,15 @@ class ConversationStore:
             if row is None or row["role"] != Role.USER:
                 raise LookupError(f"Message {question_id} is not a question in an open chat.")
             conversation_id = int(row["conversation_id"])
-            if new_text is not None:
+            if new_text is None:
+                answer = conn.execute(
+                    "SELECT id, role FROM messages WHERE conversation_id = ? AND position > ?"
+                    " ORDER BY position LIMIT 1",
+                    (conversation_id, row["position"]),
+                ).fetchone()
+                if answer is not None and answer["role"] == Role.ASSISTANT:
+                    return self._reopen_answer(conn, int(answer["id"]), meta)
+            else:
                 conn.execute(
                     "UPDATE messages SET content = ? WHERE id = ?", (new_text, question_id)
                 )
@@ -414,6 +376,101 @@ class ConversationStore:
             return self._insert_message(
                 conn, conversation_id, Role.ASSISTANT, "", MessageStatus.STREAMING, meta
             )
+
+    def resume_answer(self, message_id: int) -> Message:
+        """For Continue: the answer ``message_id`` is being written again, its text so far kept,
+        so checkpoints and the recovery after a crash work on it as on a new answer."""
+        with self._write() as conn:
+            message = self._visible_message(message_id)
+            if message is None or message.role is not Role.ASSISTANT:
+                raise LookupError(f"Message {message_id} is not an answer in an open chat.")
+            conn.execute(
+                "UPDATE messages SET status = ? WHERE id = ?", (MessageStatus.STREAMING, message_id)
+            )
+        return replace(message, status=MessageStatus.STREAMING)
+
+    def choose_alternative(self, message_id: int, index: int) -> Message | None:
+        """Show answer number ``index`` (from 0, in the order they were written) of those kept
+        for the answer ``message_id``: it takes the row, with its own text, status and figures,
+        and the answer shown until now becomes an alternative. None if there is no such answer,
+        or the answer is still being written."""
+        with self._write() as conn:
+            shown = self._visible_message(message_id)
+            if shown is None or not 0 <= index < shown.alternative_count:
+                return None
+            if shown.status is MessageStatus.STREAMING:
+                return None
+            if index == shown.alternative_index:
+                return shown
+            # The shown answer sits between the alternatives written before and after it.
+            offset = index if index < shown.alternative_index else index - 1
+            chosen = conn.execute(
+                "SELECT id, content, status, created_at, meta FROM answer_alternatives"
+                " WHERE message_id = ? ORDER BY created_at, id LIMIT 1 OFFSET ?",
+                (message_id, offset),
+            ).fetchone()
+            self._set_aside(conn, message_id)
+            self._take_alternative(conn, message_id, chosen)
+            return self._visible_message(message_id)
+
+    def restore_previous_answer(self, message_id: int) -> bool:
+        """A regenerated answer that came to nothing (it failed before its first word) makes way
+        for the newest of the answers it was to join; False when there are none."""
+        with self._write() as conn:
+            newest = conn.execute(
+                "SELECT id, content, status, created_at, meta FROM answer_alternatives"
+                " WHERE message_id = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+                (message_id,),
+            ).fetchone()
+            if newest is None:
+                return False
+            self._take_alternative(conn, message_id, newest)
+            return True
+
+    def _reopen_answer(
+        self, conn: sqlite3.Connection, answer_id: int, meta: Mapping[str, Any] | None
+    ) -> Message:
+        """The answer row ``answer_id`` empty and streaming again, its answer set aside."""
+        row = conn.execute(
+            "SELECT conversation_id, position FROM messages WHERE id = ?", (answer_id,)
+        ).fetchone()
+        # Anything after the answer followed an answer that is no longer the one shown.
+        conn.execute(
+            "DELETE FROM messages WHERE conversation_id = ? AND position > ?",
+            (row["conversation_id"], row["position"]),
+        )
+        self._set_aside(conn, answer_id)
+        now = self._now()
+        conn.execute(
+            "UPDATE messages SET content = '', status = ?, meta = ?, created_at = ? WHERE id = ?",
+            (MessageStatus.STREAMING, _encode_object(meta or {}), now, answer_id),
+        )
+        conn.execute(
+            "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, row["conversation_id"])
+        )
+        reopened = self._visible_message(answer_id)
+        assert reopened is not None
+        return reopened
+
+    @staticmethod
+    def _set_aside(conn: sqlite3.Connection, message_id: int) -> None:
+        """Keep the answer in row ``message_id`` as an alternative; an empty one (stopped before
+        its first word) is not worth keeping."""
+        conn.execute(
+            "INSERT INTO answer_alternatives (message_id, content, status, created_at, meta)"
+            " SELECT id, content, status, created_at, meta FROM messages"
+            " WHERE id = ? AND trim(content, char(32, 9, 10, 13)) != ''",
+            (message_id,),
+        )
+
+    @staticmethod
+    def _take_alternative(conn: sqlite3.Connection, message_id: int, chosen: sqlite3.Row) -> None:
+        """Move the alternative ``chosen`` into the answer row ``message_id``."""
+        conn.execute("DELETE FROM answer_alternatives WHERE id = ?", (chosen["id"],))
+        conn.execute(
+            "UPDATE messages SET content = ?, status = ?, created_at = ?, meta = ? WHERE id = ?",
+            (chosen["content"], chosen["status"], chosen["created_at"], chosen["meta"], message_id),
+        )
 
     def truncate_after(self, conversation_id: int, position: int) -> int:
         """Deletes every message after ``position``, as when a question is edited and resent."""
@@ -475,7 +532,7 @@ class ConversationStore:
                     )
                 if version == SCHEMA_VERSION:
                     return
-                for statement in _MIGRATIONS[version]:
+                for statement in MIGRATIONS[version]:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {version + 1}")
 
@@ -536,4 +593,6 @@ def _message_from_row(row: sqlite3.Row) -> Message:
         status=MessageStatus(row["status"]),
         created_at=float(row["created_at"]),
         meta=_decode_object(row["meta"]),
+        alternative_index=int(row["earlier_alternatives"]),
+        alternative_count=1 + int(row["alternatives"]),
     )

@@ -57,7 +57,11 @@ def read_questions(qa_file: Path) -> list[dict[str, Any]]:
 
 
 def evaluate_file(library: Searchable, qa_file: Path) -> dict[str, Any]:
-    questions = read_questions(qa_file)
+    return evaluate_questions(library, read_questions(qa_file))
+
+
+def evaluate_questions(library: Searchable, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Recall and MRR of ``questions`` (each with its file and evidence pages)."""
     ranks: list[tuple[str, int | None]] = []
     for question in questions:
         hits = library.search(question["question"], k=max(CUTOFFS))

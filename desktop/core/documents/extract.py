@@ -26,6 +26,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Self
 
+from desktop.core.documents.titles import (
+    HEADING_PAGES,
+    Heading,
+    looks_like_real_title,
+    text_and_heading,
+    title_from_file_name,
+)
+
 if TYPE_CHECKING:
     # pypdf is imported when a PDF is first opened, not when the window starts (about a
     # tenth of a second of start-up, measured by benchmarks/startup.py).
@@ -75,6 +83,8 @@ class PageText:
     """The printed page label ("iv", "12"), or ``str(number)`` when the document has none."""
     text: str
     """Cleaned text; empty for a page without text."""
+    heading: Heading | None = None
+    """The page's most title-like heading, looked for on a PDF's first pages only."""
 
 
 class OpenedDocument:
@@ -89,12 +99,15 @@ class OpenedDocument:
         labels: Sequence[str],
         read_page: Callable[[int], str],
         release: Callable[[], None] | None = None,
+        read_heading: Callable[[int], Heading | None] | None = None,
     ) -> None:
         self.path = path
         self.kind = kind
         self.title = title
         self._labels = list(labels)
         self._read_page = read_page
+        # Asked after ``read_page``, for the heading found while that page was read.
+        self._read_heading = read_heading
         self._release = release
         self._closed = False
 
@@ -107,7 +120,9 @@ class OpenedDocument:
         for index, label in enumerate(self._labels):
             if self._closed:
                 raise ValueError(f"{self.path.name} was closed while its pages were being read")
-            yield PageText(number=index + 1, label=label, text=self._read_page(index))
+            text = self._read_page(index)
+            heading = self._read_heading(index) if self._read_heading is not None else None
+            yield PageText(number=index + 1, label=label, text=text, heading=heading)
 
     def close(self) -> None:
         if self._closed:
@@ -261,13 +276,15 @@ def _open_pdf(path: Path, handle: BinaryIO, password: str | None) -> OpenedDocum
             Problem.EMPTY,
             f"“{path.name}” has no pages. Check that it is the document you meant to add.",
         )
+    headings: dict[int, Heading | None] = {}
     return OpenedDocument(
         path=path,
         kind="pdf",
-        title=title or _title_from_file_name(path),
+        title=title or title_from_file_name(path),
         labels=labels,
-        read_page=lambda index: _read_pdf_page(reader, path, index),
+        read_page=lambda index: _read_pdf_page(reader, path, index, headings),
         release=handle.close,
+        read_heading=lambda index: headings.pop(index, None),
     )
 
 
@@ -321,18 +338,6 @@ def _page_labels(reader: PdfReader, path: Path, page_count: int) -> list[str]:
     ]
 
 
-_OFFICE_FILE_NAME = re.compile(r"^microsoft (word|powerpoint|excel)\b", re.IGNORECASE)
-_FILE_NAME_LIKE = re.compile(
-    r"\.(pdf|docx?|rtf|odt|pptx?|xlsx?|txt|md|tex|dvi|ps|eps|indd|qxd|html?|pages|key)$",
-    re.IGNORECASE,
-)
-_PLACEHOLDER_TITLE = re.compile(
-    r"^(untitled|untitled document|document|title|no title|none|null|slide|"
-    r"powerpoint presentation)([\s_-]*\d+)?$",
-    re.IGNORECASE,
-)
-
-
 def _pdf_title(reader: PdfReader) -> str | None:
     try:
         metadata = reader.metadata
@@ -343,26 +348,23 @@ def _pdf_title(reader: PdfReader) -> str | None:
     if not isinstance(raw_title, str):
         return None
     title = " ".join(clean_page_text(raw_title).split())
-    return title if _looks_like_real_title(title) else None
+    # Judged before cleaning too: cleaning mends overprinted letters ("NNNEEEBBB" → "NEB"),
+    # which in a title field are junk, not a heading pypdf misread.
+    return title if looks_like_real_title(raw_title) and looks_like_real_title(title) else None
 
 
-def _looks_like_real_title(title: str) -> bool:
-    # Authoring tools fill /Title with placeholders and file names the user never chose.
-    return (
-        any(character.isalpha() for character in title)
-        and "\ufffd" not in title
-        and "\\" not in title
-        and not title.startswith("/")
-        and not _OFFICE_FILE_NAME.match(title)
-        and not _FILE_NAME_LIKE.search(title)
-        and not _PLACEHOLDER_TITLE.match(title)
-    )
-
-
-def _read_pdf_page(reader: PdfReader, path: Path, index: int) -> str:
+def _read_pdf_page(
+    reader: PdfReader, path: Path, index: int, headings: dict[int, Heading | None]
+) -> str:
+    """The page's text; on the first pages, its heading goes into ``headings`` too (found in
+    the same pass, from the size each line is printed in)."""
     try:
         with _quiet_pypdf():
-            raw = reader.pages[index].extract_text()
+            page = reader.pages[index]
+            if index < HEADING_PAGES:
+                raw, headings[index] = text_and_heading(page, clean_page_text)
+            else:
+                raw = page.extract_text()
     except Exception:
         # One bad page (a broken font, an odd content stream) must not lose the whole book.
         log.warning("could not extract page %d of %s", index + 1, path, exc_info=True)
@@ -464,7 +466,7 @@ def _open_text(path: Path, data: bytes, *, kind: str) -> OpenedDocument:
     return OpenedDocument(
         path=path,
         kind=kind,
-        title=title or _title_from_file_name(path),
+        title=title or title_from_file_name(path),
         labels=[str(number) for number in range(1, len(pages) + 1)],
         read_page=pages.__getitem__,
     )
@@ -541,13 +543,6 @@ def _markdown_title(text: str) -> str | None:
 
 
 # Shared
-
-
-def _title_from_file_name(path: Path) -> str:
-    # File names from macOS arrive decomposed; titles are compared and displayed composed.
-    stem = unicodedata.normalize("NFC", path.stem)
-    title = " ".join(re.sub(r"[_-]+", " ", stem).split())
-    return title or unicodedata.normalize("NFC", path.name)
 
 
 def _file_size(path: Path, handle: BinaryIO) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from desktop.core.documents.chunking import Chunk
-from desktop.core.documents.extract import Problem
+from desktop.core.documents.extract import PageText, Problem
 from desktop.core.documents.extraction_process import (
     ExtractionWorker,
     ExtractJob,
@@ -35,6 +35,7 @@ from desktop.core.documents.records import (
     IndexProgress,
 )
 from desktop.core.documents.store import DocumentStore
+from desktop.core.documents.titles import HEADING_PAGES, first_heading
 from desktop.core.embedding.embedder import Embedder
 from desktop.core.platform import physical_cores
 
@@ -83,6 +84,9 @@ class _InFlight:
     chunks: int = 0
     extraction_done: bool = False
     pending: list[Chunk] = field(default_factory=list)
+    # The first pages, until the document's heading is known from them.
+    first_pages: list[PageText] = field(default_factory=list)
+    heading_known: bool = False
 
     @property
     def pages_done(self) -> int:
@@ -102,10 +106,14 @@ class IndexRun:
         library: IndexTarget,
         progress: Callable[[IndexProgress], None] | None,
         control: IndexControl,
+        heading_found: Callable[[DocumentRecord], None] | None = None,
     ) -> None:
+        """``heading_found`` hears of a document whose first pages gave it a heading (its
+        record as it is now), often well before its pages are reported done."""
         self._library = library
         self._progress = progress
         self._control = control
+        self._heading_found = heading_found
         self._tracker = _Rate({})
         self._order: dict[str, _InFlight] = {}
         self._attempted: set[str] = set()
@@ -211,8 +219,14 @@ class IndexRun:
             document.chunks += len(message.chunks)
             document.pending.extend(message.chunks)
             self._tracker.page_extracted()
+            if not document.heading_known and message.page.number <= HEADING_PAGES:
+                document.first_pages.append(message.page)
+                if len(document.first_pages) >= min(HEADING_PAGES, document.record.pages):
+                    self._find_heading(document)
         elif isinstance(message, Finished):
             document.extraction_done = True
+            if not document.heading_known:
+                self._find_heading(document)
             embedding = library.store.update(message.document_id, status=DocumentStatus.EMBEDDING)
             if embedding is None:
                 self._forget(message.document_id)
@@ -232,6 +246,21 @@ class IndexRun:
                     message.document_id, status, message.message, problem=message.problem
                 )
             )
+
+    def _find_heading(self, document: _InFlight) -> None:
+        """The document's heading, from its first pages, kept on its record ("" when they
+        have none, so that it is not looked for again)."""
+        document.heading_known = True
+        heading = first_heading(document.first_pages)
+        document.first_pages = []
+        if heading == document.record.heading:
+            return
+        record = self._library.store.update(document.record.id, heading=heading)
+        if record is None:
+            return
+        document.record = record
+        if heading and self._heading_found is not None:
+            self._heading_found(record)
 
     def _forget(self, document_id: str) -> None:
         """A document removed from the library while it was being indexed."""
@@ -254,8 +283,7 @@ class IndexRun:
             if len(batch) >= EMBED_BATCH:
                 break
         self._library.embed_chunks(batch, self._helpers)
-        for document in list(self._order.values()):
-            self._report_pages(document)
+        self._finish_documents()
 
     def _report_pages(self, document: _InFlight) -> None:
         while document.reported < document.pages_done:
@@ -269,13 +297,16 @@ class IndexRun:
                 self._progress(self._tracker.progress(document.record, phase, document.reported))
 
     def _finish_documents(self) -> None:
+        """Pages done are reported, and complete documents finished, in document order: a
+        document is ready before the next one's first page is reported done, so that whoever
+        counts searchable pages never sees a page done of a document not yet ready."""
         library = self._library
         for document in list(self._order.values()):
-            if not document.extraction_done or document.pending:
-                continue
             self._report_pages(document)
             if self._control.is_cancelled():
                 return
+            if not document.extraction_done or document.pending:
+                continue
             del self._order[document.record.id]
             document_id = document.record.id
             if document.characters < MIN_DOCUMENT_CHARS:

@@ -10,6 +10,7 @@ are keyword-searchable as soon as the page is extracted; vectors follow (``index
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import sqlite3
 import threading
@@ -35,6 +36,7 @@ from desktop.core.documents.records import (
 )
 from desktop.core.documents.search import HybridSearch, SearchHit
 from desktop.core.documents.store import DocumentStore
+from desktop.core.documents.titles import HEADING_PAGES, first_heading
 from desktop.core.documents.vector_index import VectorIndex
 from desktop.core.embedding.embedder import Embedder
 from desktop.core.settings.schema import DocumentSettings
@@ -42,6 +44,9 @@ from desktop.core.settings.schema import DocumentSettings
 log = logging.getLogger(__name__)
 
 DATABASE = "library.sqlite3"
+# Documents whose headings ``read_headings`` reads in one call, so that a large old library
+# never holds up for long whatever else waits for the library.
+HEADINGS_PER_CALL = 20
 
 
 class EmbedderMismatchError(Exception):
@@ -195,10 +200,51 @@ class Library:
         self,
         progress: Callable[[IndexProgress], None] | None = None,
         control: IndexControl | None = None,
+        heading_found: Callable[[DocumentRecord], None] | None = None,
     ) -> list[DocumentRecord]:
         """Index every queued document, including those queued while this runs; one failing
-        never stops the others. Returns the documents it finished (or stopped in)."""
-        return IndexRun(self, progress, control or IndexControl()).run()
+        never stops the others. Returns the documents it finished (or stopped in).
+        ``heading_found`` hears of each document whose first pages gave it a heading."""
+        return IndexRun(self, progress, control or IndexControl(), heading_found).run()
+
+    def without_heading(self) -> list[DocumentRecord]:
+        """Ready documents whose first pages were never looked at for a heading: indexed by a
+        Folio from before headings were read."""
+        return [
+            document
+            for document in self.documents()
+            if document.heading is None and document.status == DocumentStatus.READY
+        ]
+
+    def read_headings(self, limit: int = HEADINGS_PER_CALL) -> bool:
+        """Read the headings of up to ``limit`` documents ``without_heading``, without indexing
+        them again. True while more are left.
+
+        Only their first pages are read, in this process, as adding a file opens it here to
+        count its pages: a few pages each, where indexing would read them all again."""
+        documents = self.without_heading()
+        for document in documents[:limit]:
+            self.store.update(document.id, heading=self._heading_of(document))
+        return len(documents) > limit
+
+    def _heading_of(self, document: DocumentRecord) -> str:
+        """The heading of its first pages; "" when it has none or they cannot be read now
+        (a file gone or changed goes on being called by its title or file name)."""
+        if document.path.suffix.lower() != ".pdf":
+            return ""  # a text's title is its first Markdown heading, read when it was added
+        try:
+            if document.path.stat().st_size != document.size:
+                return ""  # another content at its path now: its heading would not be this one's
+            with open_document(document.path, password=self.password_for(document.id)) as opened:
+                pages = list(itertools.islice(opened.pages(), HEADING_PAGES))
+        except (ExtractionError, OSError) as error:
+            log.info("no heading read from %s: %s", document.path, error)
+            return ""
+        except Exception:
+            # A file read here is the file's problem, never the library's.
+            log.warning("no heading read from %s", document.path, exc_info=True)
+            return ""
+        return first_heading(pages)
 
     def embed_chunks(self, chunks: Sequence[Chunk], helpers: Sequence[Embedder] = ()) -> None:
         """Embed and store ``chunks``, shared out between the embedder and ``helpers`` (more
@@ -240,11 +286,13 @@ class Library:
         records = {record.id: record for record in self.documents()}
         with self._lock:
             names = {
-                record.id: f"{Path(record.name).stem} {record.title}" for record in records.values()
+                record.id: f"{Path(record.name).stem} {record.display_title}" for record in records.values()
             }
             hits: list[SearchHit] = self.hybrid.search(query, k, documents, names)
         return [
-            LibraryHit(records[hit.chunk.document_id], hit.chunk, hit.score, hit.similarity)
+            LibraryHit(
+                records[hit.chunk.document_id], hit.chunk, hit.score, hit.similarity, hit.relevance
+            )
             for hit in hits
             if hit.chunk.document_id in records
         ]

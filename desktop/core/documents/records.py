@@ -4,13 +4,14 @@ run's progress and the controls to pause and stop it, and a search hit."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from desktop.core.documents.chunking import Chunk
 from desktop.core.documents.extract import Problem
+from desktop.core.documents.titles import display_title, title_from_file_name
 
 
 class DocumentStatus(StrEnum):
@@ -28,6 +29,8 @@ IN_PROGRESS = (DocumentStatus.EXTRACTING, DocumentStatus.EMBEDDING)
 WAITING = (DocumentStatus.QUEUED, *IN_PROGRESS)
 # Problems the user can do something about: a password, an unprotected copy, a text layer.
 ATTENTION = frozenset({Problem.PASSWORD, Problem.ENCRYPTED, Problem.NO_TEXT})
+# Every passage in the index, found by its words and by its meaning (a missing file's too).
+SEARCHABLE = (DocumentStatus.READY, DocumentStatus.MISSING)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class DocumentRecord:
     problem: Problem | None = None
     # Whether its file was there when the record was read (checked off the GUI thread).
     present: bool = True
+    # The first title-like heading of its first pages, "" when they have none; None until
+    # they are read (not indexed yet, or indexed by a Folio from before headings were read).
+    heading: str | None = None
 
     @property
     def needs_password(self) -> bool:
@@ -56,6 +62,63 @@ class DocumentRecord:
     def display_name(self) -> str:
         """The file name without its extension, separators as spaces (“AMAZON 2017 10K”)."""
         return Path(self.name).stem.replace("_", " ").replace("-", " ").strip()
+
+    @property
+    def display_title(self) -> str:
+        """What the library calls it: the title in its metadata when that is a real one, else
+        the first heading on its first pages, else its file name cleaned up."""
+        return display_title(self.title, self.heading or "", self.name)
+
+    @property
+    def has_title(self) -> bool:
+        """Whether it is called by a title of its own, not by its file name."""
+        return self.display_title != title_from_file_name(self.name)
+
+
+@dataclass(frozen=True)
+class LibraryCounts:
+    """The library in numbers, as its summary line and the end of a run tell them.
+
+    A page is searchable once all its passages are in the index, found by their words and by
+    their meaning: the same pages the progress bar counts as done. (Extraction runs ahead, so
+    some pages are found by their words a little earlier; that is a bonus, not a promise.)
+    """
+
+    documents: int
+    # Pages of the documents that are or will be searchable (not those that failed).
+    pages: int
+    searchable_pages: int
+    # Queued or being indexed.
+    waiting: int
+    failed: int
+    needs_attention: int
+
+    @property
+    def all_searchable(self) -> bool:
+        return self.searchable_pages >= self.pages and not self.waiting
+
+    @classmethod
+    def of(
+        cls, records: Iterable[DocumentRecord], progress: IndexProgress | None = None
+    ) -> LibraryCounts:
+        """The counts of ``records``, with the pages ``progress`` says are done of the
+        document being indexed."""
+        documents = pages = searchable = waiting = failed = attention = 0
+        for record in records:
+            documents += 1
+            if record.status in SEARCHABLE:
+                pages += record.pages
+                searchable += record.pages
+            elif record.status in WAITING:
+                pages += record.pages
+                waiting += 1
+                if progress is not None and progress.document.id == record.id:
+                    searchable += min(progress.page, record.pages)
+            elif record.status == DocumentStatus.FAILED:
+                failed += 1
+            elif record.status == DocumentStatus.NEEDS_ATTENTION:
+                attention += 1
+        return cls(documents, pages, searchable, waiting, failed, attention)
 
 
 class AddOutcome(StrEnum):
@@ -151,3 +214,5 @@ class LibraryHit:
     chunk: Chunk
     score: float
     similarity: float | None
+    # The one relevance score, 0 to 1, that the window and the CLI show (relevance.py).
+    relevance: float = 0.0

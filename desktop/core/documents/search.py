@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from desktop.core.documents.chunking import Chunk
 from desktop.core.documents.keyword_index import STOPWORDS, KeywordIndex
+from desktop.core.documents.relevance import coverage, relevance, text_stems
 from desktop.core.documents.vector_index import VectorIndex
 
 RRF_K = 60
@@ -34,6 +35,8 @@ class SearchHit:
     keyword_rank: int | None
     vector_rank: int | None
     similarity: float | None
+    # The one score shown to people (0 to 1, see relevance.py); ``score`` only orders.
+    relevance: float = 0.0
 
 
 def reciprocal_rank_fusion(
@@ -168,14 +171,22 @@ class HybridSearch:
         fused = distinct
         keyword_rank = {chunk_id: rank for rank, chunk_id in enumerate(keyword_ids)}
         vector_rank = {chunk_id: rank for rank, chunk_id in enumerate(vector_ids)}
-        return [
-            SearchHit(
-                chunk=stored[chunk_id],
-                score=score,
-                keyword_rank=keyword_rank.get(chunk_id),
-                vector_rank=vector_rank.get(chunk_id),
-                similarity=similarity.get(chunk_id),
+        missing = [chunk_id for chunk_id, _ in fused if chunk_id not in similarity]
+        if missing:
+            similarity.update(self._vectors.similarities(query, missing))
+        weights = self._keywords.term_weights(query)
+        hits: list[SearchHit] = []
+        for chunk_id, score in fused:
+            chunk = stored[chunk_id]
+            held = coverage(weights, text_stems(f"{chunk.context}\n{chunk.text}"))
+            hits.append(
+                SearchHit(
+                    chunk=chunk,
+                    score=score,
+                    keyword_rank=keyword_rank.get(chunk_id),
+                    vector_rank=vector_rank.get(chunk_id),
+                    similarity=similarity.get(chunk_id),
+                    relevance=relevance(similarity.get(chunk_id), held),
+                )
             )
-            for chunk_id, score in fused
-            if chunk_id in stored
-        ]
+        return hits

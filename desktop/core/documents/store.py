@@ -31,12 +31,15 @@ CREATE TABLE IF NOT EXISTS documents (
     message TEXT NOT NULL DEFAULT '',
     added_at REAL NOT NULL,
     indexed_at REAL,
-    problem TEXT NOT NULL DEFAULT ''
+    problem TEXT NOT NULL DEFAULT '',
+    -- NULL until the document's first pages have been looked at for a heading ('' for none)
+    heading TEXT
 )
 """
 _META_SCHEMA = "CREATE TABLE IF NOT EXISTS library_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 _COLUMNS = (
-    "id, path, name, title, size, pages, chunks, status, message, added_at, indexed_at, problem"
+    "id, path, name, title, size, pages, chunks, status, message, added_at, indexed_at, problem,"
+    " heading"
 )
 _FIELDS = frozenset(_COLUMNS.replace(" ", "").split(","))
 _PROBLEMS = frozenset(problem.value for problem in Problem)
@@ -62,6 +65,7 @@ class DocumentStore:
             self._conn.execute(_SCHEMA)
             self._conn.execute(_META_SCHEMA)
             self._add_problem_column()
+            self._add_heading_column()
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -185,6 +189,15 @@ class DocumentStore:
                 (problem, DocumentStatus.NEEDS_ATTENTION, DocumentStatus.FAILED, pattern),
             )
 
+    def _add_heading_column(self) -> None:
+        """Libraries from before headings were read: their documents' headings are NULL, not
+        looked for yet, so that the library can read them later (``Library.read_headings``)
+        without indexing anything again; until then they are called by their metadata title
+        or file name."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(documents)")}
+        if "heading" not in columns:
+            self._conn.execute("ALTER TABLE documents ADD COLUMN heading TEXT")
+
 
 def _stored(value: object) -> object:
     if isinstance(value, Path):
@@ -208,6 +221,7 @@ def _record(row: tuple[Any, ...]) -> DocumentRecord:
         added,
         indexed,
         problem,
+        heading,
     ) = row
     return DocumentRecord(
         id=str(identifier),
@@ -222,6 +236,7 @@ def _record(row: tuple[Any, ...]) -> DocumentRecord:
         added_at=float(added),
         indexed_at=float(indexed) if indexed is not None else None,
         problem=Problem(str(problem)) if problem in _PROBLEMS else None,
+        heading=str(heading) if heading is not None else None,
     )
 
 

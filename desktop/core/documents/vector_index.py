@@ -28,6 +28,8 @@ class VectorIndex:
             path=str(folder), settings=ChromaSettings(anonymized_telemetry=False)
         )
         self._embed_query = embed_query
+        # The last question's vector: relevance asks again for passages search did not return.
+        self._last_query: tuple[str, npt.NDArray[np.float32]] | None = None
         self._collection = self._open_collection()
 
     def _open_collection(self) -> Any:
@@ -71,7 +73,7 @@ class VectorIndex:
         total = self.count()
         if total == 0:
             return []
-        vector = self._embed_query(query)
+        vector = self._query_vector(query)
         where: Any = None
         if documents is not None:
             if not documents:
@@ -89,6 +91,32 @@ class VectorIndex:
             (chunk_id, 1.0 - float(distance))
             for chunk_id, distance in zip(ids, distances, strict=True)
         ]
+
+    def similarities(self, query: str, chunk_ids: Sequence[str]) -> dict[str, float]:
+        """Cosine similarity of the question to each passage of ``chunk_ids`` that has a vector
+        (passages found by their words may not be among the nearest by meaning)."""
+        if not chunk_ids or self.count() == 0:
+            return {}
+        stored = self._collection.get(ids=list(chunk_ids), include=["embeddings"])
+        embeddings = stored.get("embeddings")
+        if embeddings is None or len(embeddings) == 0:
+            return {}
+        query_vector = self._query_vector(query).astype(np.float32)
+        matrix = np.asarray(embeddings, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * max(float(np.linalg.norm(query_vector)), 1e-12)
+        cosines = matrix @ query_vector / np.maximum(norms, 1e-12)
+        return {
+            str(chunk_id): float(cosine)
+            for chunk_id, cosine in zip(stored["ids"], cosines, strict=True)
+        }
+
+    def _query_vector(self, query: str) -> npt.NDArray[np.float32]:
+        last = self._last_query
+        if last is not None and last[0] == query:
+            return last[1]
+        vector = self._embed_query(query)
+        self._last_query = (query, vector)
+        return vector
 
 
 def _folio_embedding_function(embed_query: Callable[[str], npt.NDArray[np.float32]]) -> Any:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +87,41 @@ class TokenPieces:
             self._buffer = ctypes.create_string_buffer(-length)
             length = to_piece(self._vocab, token, self._buffer, -length, 0, False)
         return bytes(self._buffer.raw[: max(length, 0)])
+
+
+def read_prompt_in_slices(
+    llama: Llama,
+    tokens: Sequence[int],
+    slice_tokens: int,
+    on_progress: Callable[[int, int], None],
+    cancelled: Callable[[], bool],
+) -> None:
+    """Evaluate all of ``tokens`` but the last, ``slice_tokens`` at a time, reporting (tokens
+    read, prompt length) after each slice, so a long prompt shows its progress.
+
+    What the context already holds of the prompt (the previous answer's prefix) is kept, as
+    ``Llama.generate`` would keep it. The last token is left for ``generate``, which then finds
+    the rest cached and decodes only that one token before sampling: the prompt is read once.
+    Returns early, leaving the context consistent, when ``cancelled()`` turns true.
+    """
+    total = len(tokens)
+    held = llama.input_ids[: llama.n_tokens]
+    reused = 0
+    for old, new in zip(held, tokens[: total - 1], strict=False):
+        if int(old) != new:
+            break
+        reused += 1
+    # ``eval`` drops what the context holds past ``n_tokens`` before decoding more.
+    llama.n_tokens = reused
+    done = reused
+    on_progress(done, total)
+    while done < total - 1:
+        if cancelled():
+            return
+        batch = list(tokens[done : min(done + slice_tokens, total - 1)])
+        llama.eval(batch)
+        done += len(batch)
+        on_progress(done, total)
 
 
 class PrefillAbort:

@@ -33,6 +33,7 @@ from desktop.core.llm.prompting import (
     TemplateError,
     fit_to_context,
 )
+from desktop.core.llm.repetition import RepetitionGuard, without_repeats
 from desktop.core.models.checks import check_chat_model_file
 from desktop.core.models.gguf import GGUFInfo
 from desktop.core.models.memory import MemoryEstimate, estimate_memory
@@ -44,7 +45,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FinishReason = Literal["stop", "length", "cancelled"]
+FinishReason = Literal["stop", "length", "cancelled", "repetition"]
+# A prompt is read in slices of this many tokens when it is longer, so its progress can be shown
+# (benchmarks/ttft.py measures what the slices cost against one pass).
+PREFILL_SLICE_TOKENS = 128
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,10 @@ class ChatRequest:
     # Sampling, answer length, seed and stop texts; its own system prompt is not used (the
     # request's is: documents questions add their instructions to it).
     params: GenerationSettings = field(default_factory=GenerationSettings)
+    # Continue: the beginning of the answer, already written. The prompt ends inside the
+    # assistant's turn, with this text, and the model carries on from its last character; the
+    # result's text is only what it adds.
+    continue_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,10 @@ class GenerationSink:
 
     def text_received(self, text: str) -> None:
         """A new piece of the answer (one or more tokens, never half a character)."""
+
+    def prefill_progressed(self, done: int, total: int) -> None:
+        """``done`` of the prompt's ``total`` tokens are read (a long prompt only, per slice;
+        ``done`` starts at what the previous answer left cached)."""
 
 
 class ChatEngine(OwnerThread):
@@ -301,6 +313,7 @@ class ChatEngine(OwnerThread):
         started = time.perf_counter()
         if not request.question.strip():
             raise EngineError("The message is empty.")
+        continued = request.continue_from
         fitted = fit_to_context(
             system_prompt=request.system_prompt,
             history=request.history,
@@ -308,10 +321,11 @@ class ChatEngine(OwnerThread):
             prompt_format=prompt_format,
             count_tokens=self._count_tokens,
             n_ctx=info.context_length,
-            max_tokens=params.max_tokens,
+            # The answer so far is part of the prompt: room is kept for it and for what follows.
+            max_tokens=params.max_tokens + (self._count_tokens(continued) if continued else 0),
         )
         sink.prompt_prepared(fitted)
-        prompt_tokens = self._tokenize(fitted.prompt)
+        prompt_tokens = self._tokenize(fitted.prompt + _within_answer(fitted.prompt, continued))
 
         seed = params.seed if params.seed >= 0 else random.randrange(2**31)
         llama.set_seed(seed)
@@ -332,19 +346,28 @@ class ChatEngine(OwnerThread):
         finish: FinishReason = "length"
 
         def emit(text: str) -> None:
-            if not pieces:
+            if not pieces and not continued:
                 # Answers often begin with the space or newline that followed "Assistant:".
                 text = text.lstrip()
             if text:
                 pieces.append(text)
                 sink.text_received(text)
 
-        # Every sampling setting, under the name llama.cpp gives it (the schema says which).
-        tokens = llama.generate(prompt_tokens, reset=True, **binding_arguments(params))
+        guard = RepetitionGuard()
         prefill_abort = self._prefill_abort
         if prefill_abort is not None:
             prefill_abort.arm(cancel)
+        # Every sampling setting, under the name llama.cpp gives it (the schema says which).
+        tokens = llama.generate(prompt_tokens, reset=True, **binding_arguments(params))
         try:
+            if len(prompt_tokens) > 2 * PREFILL_SLICE_TOKENS:
+                binding.read_prompt_in_slices(
+                    llama,
+                    prompt_tokens,
+                    PREFILL_SLICE_TOKENS,
+                    sink.prefill_progressed,
+                    cancel.is_set,
+                )
             for token in tokens:
                 if first_token_at is None:
                     first_token_at = time.perf_counter()
@@ -356,6 +379,9 @@ class ChatEngine(OwnerThread):
                     break
                 if binding.ends_generation(vocab, token):
                     finish = "stop"
+                    break
+                if guard.add_token(token):
+                    finish = "repetition"
                     break
                 produced += 1
                 last_token_at = time.perf_counter()
@@ -369,6 +395,9 @@ class ChatEngine(OwnerThread):
                 keep = _stop_prefix_length(held, stops)
                 emit(held[: len(held) - keep])
                 held = held[len(held) - keep :]
+                if _ends_sentence(pieces) and guard.add_text("".join(pieces)):
+                    finish = "repetition"
+                    break
                 if produced >= params.max_tokens:
                     break
         except RuntimeError as exc:
@@ -387,13 +416,18 @@ class ChatEngine(OwnerThread):
         if finish == "length" and cancel.is_set():
             finish = "cancelled"
 
+        text = "".join(pieces)
+        if finish == "repetition":
+            # The loop's copies after the first say nothing new; the answer keeps one.
+            log.info("stopped a repeating answer: %s", guard.reason)
+            text = without_repeats(text)
         finished_at = time.perf_counter()
         ttft = (first_token_at or finished_at) - started
         # Decode speed: the tokens after the first over the time they took (the first token's
         # time is prefill, reported as time to first token).
         decode_time = last_token_at - first_token_at if first_token_at else 0.0
         return GenerationResult(
-            text="".join(pieces),
+            text=text,
             finish_reason=finish,
             prompt_tokens=len(prompt_tokens),
             completion_tokens=produced,
@@ -438,6 +472,20 @@ class TextStream(GenerationSink):
             # Leaving the loop early (break, exception) stops the generation too.
             self.cancel.set()
         self.result = self._future.result()
+
+
+def _within_answer(prompt: str, answer: str) -> str:
+    """``answer`` as the text that follows ``prompt`` inside the assistant's turn. A prompt that
+    ends in a word ("Assistant:", "[/INST]") was followed by a space the answer lost when its
+    leading whitespace was stripped."""
+    if answer and prompt and not prompt[-1].isspace() and not answer[0].isspace():
+        return " " + answer
+    return answer
+
+
+def _ends_sentence(pieces: Sequence[str]) -> bool:
+    """Whether the newest piece ends a sentence or line: only then is the text looked over."""
+    return bool(pieces) and any(mark in pieces[-1] for mark in ".!?\n")
 
 
 def _find_stop(text: str, stops: Sequence[str]) -> int | None:

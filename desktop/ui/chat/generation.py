@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -66,11 +67,22 @@ class _RelayedSink(GenerationSink):
     def text_received(self, text: str) -> None:
         self._channel(text)
 
+    def prefill_progressed(self, done: int, total: int) -> None:
+        self._channel(_PrefillProgress(done, total))
+
+
+@dataclass(frozen=True)
+class _PrefillProgress:
+    done: int
+    total: int
+
 
 class GenerationBridge(QObject):
     """One generation at a time: start it, stop it, hear about it through signals."""
 
     prompt_prepared = Signal(int, int)  # dropped messages, prompt tokens
+    # Tokens of the prompt read so far, of all (long prompts only, per slice).
+    prefill_progressed = Signal(int, int)
     text_received = Signal(str)
     finished = Signal(object)  # GenerationResult
     failed = Signal(str)
@@ -109,9 +121,11 @@ class GenerationBridge(QObject):
 
     # -- on the GUI thread ----------------------------------------------------------------------
 
-    def _on_reported(self, report: FittedPrompt | str) -> None:
+    def _on_reported(self, report: FittedPrompt | str | _PrefillProgress) -> None:
         if isinstance(report, str):
             self.text_received.emit(report)
+        elif isinstance(report, _PrefillProgress):
+            self.prefill_progressed.emit(report.done, report.total)
         else:
             self.prompt_prepared.emit(report.dropped_messages, report.prompt_tokens)
 

@@ -1,16 +1,27 @@
-"""The bar above the conversation: the chat's title, the model, the chat's own settings, and
-the buttons to open a model file and show the library."""
+"""The bar above the conversation: the chat's title and the button to show the library on one
+line; the model, the chat's own settings and the button to open a model file on the next."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QMenu,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.core.llm.engine import ModelInfo
 from desktop.core.settings.presets import ChatTuning, PresetLibrary
 from desktop.core.settings.schema import GenerationSettings
 from desktop.ui.widgets.labels import ElidedLabel
+
+# A few words of the title at the least, however narrow the conversation.
+TITLE_MIN_WIDTH = 160
 
 
 class ChatHeader(QWidget):
@@ -35,9 +46,10 @@ class ChatHeader(QWidget):
         self.model_label.setObjectName("modelLabel")
         self.open_model_button = QPushButton("Open model file…")
         self.open_model_button.setObjectName("openModelButton")
-        # Both elide; the title keeps room for a few words, the model name gives way first.
+        # Both elide, each on a line of its own: the title shares its line with one button
+        # only, so a narrow conversation (the documents pane open) still shows most of it.
         self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.title_label.setMinimumWidth(120)
+        self.title_label.setMinimumWidth(TITLE_MIN_WIDTH)
         self.model_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.tuning_button = QToolButton()
         self.tuning_button.setObjectName("tuningButton")
@@ -50,13 +62,18 @@ class ChatHeader(QWidget):
         self.library_button.setObjectName("libraryButton")
         self.library_button.setCheckable(True)
         self.library_button.setToolTip("Show or hide the document library (Ctrl+L)")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 10, 12, 10)
-        layout.addWidget(self.title_label, 3)
-        layout.addWidget(self.model_label, 2)
-        layout.addWidget(self.tuning_button)
-        layout.addWidget(self.open_model_button)
-        layout.addWidget(self.library_button)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.title_label, 1)
+        title_row.addWidget(self.library_button)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_label, 1)
+        model_row.addWidget(self.tuning_button)
+        model_row.addWidget(self.open_model_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 8, 12, 8)
+        layout.setSpacing(4)
+        layout.addLayout(title_row)
+        layout.addLayout(model_row)
 
     def show_title(self, title: str) -> None:
         self.title_label.setText(title or "New chat")

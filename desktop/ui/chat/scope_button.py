@@ -1,4 +1,4 @@
-"""“Documents: all ▾” under the message box: where the chat's answers come from."""
+"""“Documents: automatic ▾” under the message box: where the chat's answers come from."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
-from desktop.core.chat.scope import DocumentScope
+from desktop.core.chat.scope import DocumentScope, ScopeMode
 from desktop.core.documents.records import DocumentRecord
 
 
@@ -31,30 +31,44 @@ class ScopeButton(QToolButton):
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         menu = QMenu(self)
         group = QActionGroup(menu)
+        self.auto_action = menu.addAction("Automatic: documents when they cover the question")
         self.off_action = menu.addAction("Chat without documents")
-        self.all_action = menu.addAction("Answer from all documents")
-        self.selected_action = menu.addAction("Answer from the selected documents")
-        for action in (self.off_action, self.all_action, self.selected_action):
+        self.all_action = menu.addAction("Answer only from all documents")
+        self.selected_action = menu.addAction("Answer only from the selected documents")
+        actions = (self.auto_action, self.off_action, self.all_action, self.selected_action)
+        for action in actions:
             action.setCheckable(True)
             group.addAction(action)
+        self.auto_action.triggered.connect(self._on_auto)
         self.off_action.triggered.connect(self._on_off)
         self.all_action.triggered.connect(self._on_all)
         self.selected_action.triggered.connect(self._on_selected)
         menu.aboutToShow.connect(self.refresh_menu)
         self.setMenu(menu)
-        self.show_scope(DocumentScope())
+        self.show_scope(DocumentScope.automatic())
 
     def show_scope(self, scope: DocumentScope) -> None:
-        if not scope.enabled:
+        if scope.mode is ScopeMode.AUTO:
+            text = "Documents: automatic"
+            tip = (
+                "Questions your library covers are answered from it, with sources; anything "
+                "else is answered by the model and marked “not from your documents”."
+            )
+            self.auto_action.setChecked(True)
+        elif scope.mode is ScopeMode.OFF:
             text, tip = "Documents: off", "Answers come from the model alone."
             self.off_action.setChecked(True)
-        elif scope.document_ids is None:
+        elif scope.mode is ScopeMode.ALL:
             text = "Documents: all"
-            tip = "Answers come from your whole library, with sources you can open."
+            tip = (
+                "Answers come only from your whole library, with sources you can open; a "
+                "question it does not cover is not guessed at."
+            )
             self.all_action.setChecked(True)
         else:
-            names = [self._name_of(document_id) for document_id in scope.document_ids]
-            count = len(scope.document_ids)
+            ids = scope.document_ids or ()
+            names = [self._name_of(document_id) for document_id in ids]
+            count = len(ids)
             text = f"Documents: {count:,} chosen" if count != 1 else f"{names[0]}"
             tip = "Answers come only from:\n" + "\n".join(names[:20])
             self.selected_action.setChecked(True)
@@ -74,15 +88,19 @@ class ScopeButton(QToolButton):
         )
 
     @Slot()
+    def _on_auto(self) -> None:
+        self.scope_chosen.emit(DocumentScope.automatic())
+
+    @Slot()
     def _on_off(self) -> None:
-        self.scope_chosen.emit(DocumentScope())
+        self.scope_chosen.emit(DocumentScope.off())
 
     @Slot()
     def _on_all(self) -> None:
-        self.scope_chosen.emit(DocumentScope(True, None))
+        self.scope_chosen.emit(DocumentScope.whole_library())
 
     @Slot()
     def _on_selected(self) -> None:
         selected = self._selected()
         if selected:
-            self.scope_chosen.emit(DocumentScope(True, tuple(record.id for record in selected)))
+            self.scope_chosen.emit(DocumentScope.only(tuple(record.id for record in selected)))

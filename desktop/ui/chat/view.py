@@ -5,6 +5,10 @@ selectable across messages, and lets a streaming answer grow through one persist
 Incoming text is buffered and flushed on a timer, so a fast model costs one layout every ~40 ms
 rather than one per token; Markdown is rendered once, when the answer is complete. Per-message
 actions are links in the message footer (``folio:`` URLs handled here, never opened).
+
+The view follows the newest message while the reader is at the bottom (as an answer grows, and
+when the view is resized: the library pane opening, a banner, the window); a reader who scrolled
+up keeps the text they were reading at the top of the view.
 """
 
 from __future__ import annotations
@@ -12,34 +16,43 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from string import Template
+from typing import Any
 
-from PySide6.QtCore import QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QEvent, QPoint, QSizeF, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
     QGuiApplication,
+    QHelpEvent,
+    QResizeEvent,
+    QShowEvent,
     QTextCharFormat,
     QTextCursor,
     QTextFrame,
     QTextFrameFormat,
     QTextLength,
 )
-from PySide6.QtWidgets import QTextBrowser, QWidget
+from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
 
 from desktop.core.chat.markdown import plain_to_html, render_markdown
-from desktop.core.chat.messages import Message, MessageStatus, Role, describe_stats
+from desktop.core.chat.messages import (
+    Message,
+    MessageStatus,
+    Role,
+    can_continue,
+    describe_stats,
+)
 from desktop.core.chat.rag import (
     SourceRef,
-    cited_numbers,
-    linkify_citations,
-    not_indexed_notice,
     sources_from_meta,
 )
 from desktop.ui.appearance import colors
-
-SNIPPET_CHARS = 160
+from desktop.ui.chat.answer_html import STYLE as ANSWER_STYLE
+from desktop.ui.chat.answer_html import answer_html, preface_html
 
 FLUSH_INTERVAL_MS = 40
+# How close to the end counts as reading the newest message (pixels).
+BOTTOM_SLACK = 40
 
 _STYLE = Template(
     """
@@ -59,12 +72,13 @@ a { color: $link; text-decoration: none; }
 .source { font-size: small; margin-bottom: 3px; }
 .snippet { color: $muted; }
 .uncited { color: $faint; }
+.unavailable { color: $faint; }
 """
 )
 
 
 def _document_style() -> str:
-    return _STYLE.substitute(colors())
+    return Template(_STYLE.template + ANSWER_STYLE).substitute(colors())
 
 
 @dataclass
@@ -81,6 +95,10 @@ class _Stream:
     cursor: QTextCursor
     pending: list[str] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
+    # The status line shown until the first word ("Searching your documents…"): where it starts
+    # in the document and how long it is, so it can be replaced and then removed.
+    status_at: int = -1
+    status_length: int = 0
 
 
 class ChatView(QTextBrowser):
@@ -88,6 +106,11 @@ class ChatView(QTextBrowser):
 
     edit_requested = Signal(int)
     regenerate_requested = Signal(int)
+    # Answer again from another source: the message, "documents" or "model".
+    answer_again_requested = Signal(int, str)
+    continue_requested = Signal(int)
+    # Another of an answer's alternatives: the message, the alternative's index (from 0).
+    alternative_requested = Signal(int, int)
     copied = Signal(str)
     source_requested = Signal(object)  # SourceRef
 
@@ -114,6 +137,17 @@ class ChatView(QTextBrowser):
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
         self._flush_timer.timeout.connect(self._on_flush_timer)
+        # Whether the reader is at the newest message, kept as they scroll: when the text or
+        # the view's size changes, the view stays at the bottom only if the reader was there.
+        self._following = True
+        self._bottom_when_shown = False
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_scroll_range_changed)
+        # Qt lays a long document out in steps, after it is shown: each step that makes it
+        # taller keeps a reader who is following at the newest message.
+        layout = self.document().documentLayout()
+        layout.documentSizeChanged.connect(self._on_document_size_changed)
 
     # -- whole conversation ---------------------------------------------------------------------
 
@@ -136,6 +170,16 @@ class ChatView(QTextBrowser):
             self._show_welcome()
         self._refresh_footers()
         self.scroll_to_bottom()
+        if not self.isVisible():
+            # Showing the window lays the text out at its real width and moves the scroll
+            # position on the way; a chat opened before that still opens at its newest message.
+            self._bottom_when_shown = True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._bottom_when_shown:
+            self._bottom_when_shown = False
+            QTimer.singleShot(0, self.scroll_to_bottom)
 
     def _show_welcome(self) -> None:
         cursor = QTextCursor(self.document())
@@ -159,6 +203,19 @@ class ChatView(QTextBrowser):
         if at_bottom or message.role == Role.USER:
             self.scroll_to_bottom()
 
+    def replace_message(self, message: Message) -> None:
+        """Show ``message`` in place of the one with its id (another of its alternatives)."""
+        entry = self._entries.get(message.id)
+        if entry is None or (self._stream is not None and self._stream.message.id == message.id):
+            return
+        bar = self.verticalScrollBar()
+        position = bar.value()
+        entry.message = message
+        self._render_into(entry)
+        if not self._following:
+            # The text above the message stays where it was, and so does the message's top.
+            bar.setValue(position)
+
     def message_ids(self) -> list[int]:
         return list(self._order)
 
@@ -169,6 +226,8 @@ class ChatView(QTextBrowser):
     # -- streaming ------------------------------------------------------------------------------
 
     def begin_stream(self, message: Message) -> None:
+        """Show ``message`` being written; one being continued shows its text so far, and the
+        new text is written on at its end."""
         self._last_answer_id = message.id
         self._append(message, streaming=True)
         entry = self._entries[message.id]
@@ -179,6 +238,49 @@ class ChatView(QTextBrowser):
         self._refresh_footers()
         self.scroll_to_bottom()
         self._flush_timer.start()
+
+    @Slot(str)
+    def show_stream_status(self, status: str) -> None:
+        """Until the answer's first word, say what is happening; "" removes the line."""
+        stream = self._stream
+        if stream is None:
+            return
+        self._clear_stream_status(stream)
+        if not status or stream.text or stream.pending:
+            return
+        stream.status_at = stream.cursor.position()
+        status_format = QTextCharFormat(self._body_format)
+        status_format.setForeground(QColor(colors()["muted"]))
+        status_format.setFontItalic(True)
+        stream.cursor.insertText(status, status_format)
+        stream.status_length = stream.cursor.position() - stream.status_at
+        stream.cursor.setPosition(stream.status_at)
+        if self._following:
+            self.scroll_to_bottom()
+
+    def _clear_stream_status(self, stream: _Stream) -> None:
+        if stream.status_at < 0:
+            return
+        eraser = QTextCursor(self.document())
+        eraser.setPosition(stream.status_at)
+        eraser.setPosition(stream.status_at + stream.status_length, QTextCursor.MoveMode.KeepAnchor)
+        eraser.removeSelectedText()
+        stream.cursor.setPosition(stream.status_at)
+        stream.status_at, stream.status_length = -1, 0
+
+    @Slot(object)
+    def show_stream_origin(self, meta: dict[str, Any]) -> None:
+        """Where the answer being written comes from, and its quoted evidence, above it."""
+        stream = self._stream
+        if stream is None or stream.text or stream.pending:
+            return
+        preface = preface_html(stream.message.id, meta, offer_links=False)
+        if not preface:
+            return
+        self._clear_stream_status(stream)
+        stream.cursor.insertHtml(preface)
+        stream.cursor.insertBlock()
+        stream.cursor.setCharFormat(self._body_format)
 
     def append_stream_text(self, text: str) -> None:
         if self._stream is not None:
@@ -210,6 +312,7 @@ class ChatView(QTextBrowser):
             return
         text = "".join(stream.pending)
         stream.pending.clear()
+        self._clear_stream_status(stream)
         stream.text.append(text)
         at_bottom = self._is_at_bottom()
         stream.cursor.insertText(text, self._body_format)
@@ -244,6 +347,9 @@ class ChatView(QTextBrowser):
             header = QTextCursor(frame.firstCursorPosition())
             header.insertHtml(self._header_html(message))
             header.insertBlock()
+            if message.content:
+                # Only the text, rendered: the sources and the footer come when it is complete.
+                header.insertHtml(render_markdown(message.content, "").html)
         else:
             self._render_into(entry)
 
@@ -253,46 +359,12 @@ class ChatView(QTextBrowser):
         cursor.setPosition(entry.frame.lastPosition(), QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         if message.role == Role.ASSISTANT:
-            rendered = render_markdown(message.content, f"folio:code/{message.id}/")
-            body = rendered.html or "<p><i>(no answer)</i></p>"
-            entry.code_blocks = rendered.code_blocks
-            sources = sources_from_meta(message.meta)
-            if sources:
-                numbers = [source.number for source in sources]
-                body = linkify_citations(body, numbers, lambda n: f"folio:source/{message.id}/{n}")
-                body += self._sources_html(message, sources)
-            pending = message.meta.get("not_indexed")
-            if isinstance(pending, list) and pending:
-                notice = not_indexed_notice([str(name) for name in pending])
-                body += f'<p class="notice">{html.escape(notice)}</p>'
+            body, entry.code_blocks = answer_html(message)
         else:
             body = f"<p>{plain_to_html(message.content)}</p>"
         cursor.insertHtml(self._header_html(message) + body + self._footer_html(message))
         if self._offers_regenerate(message):
             self._offering_regenerate = message.id
-
-    def _sources_html(self, message: Message, sources: list[SourceRef]) -> str:
-        """Cited sources first, in order of first citation, then those retrieved but unused."""
-        cited = cited_numbers(message.content, (source.number for source in sources))
-        by_number = {source.number: source for source in sources}
-        ordered = [by_number[n] for n in cited] + [s for s in sources if s.number not in cited]
-        lines = ['<p class="sources">Sources</p>']
-        for source in ordered:
-            snippet = " ".join(source.text.split())
-            if len(snippet) > SNIPPET_CHARS:
-                snippet = snippet[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
-            score = f" · {source.similarity:.2f}" if source.similarity is not None else ""
-            link = (
-                f'<a href="folio:source/{message.id}/{source.number}">[{source.number}] '
-                f"{html.escape(source.file)}, {html.escape(source.page_text)}</a>"
-            )
-            css = "source" if source.number in cited else "source uncited"
-            unused = "" if source.number in cited or not cited else " (not cited)"
-            lines.append(
-                f'<p class="{css}">{link}{html.escape(unused)}'
-                f'<span class="snippet"> — “{html.escape(snippet)}”{score}</span></p>'
-            )
-        return "".join(lines)
 
     def source_of(self, message_id: int, number: int) -> SourceRef | None:
         entry = self._entries.get(message_id)
@@ -316,7 +388,11 @@ class ChatView(QTextBrowser):
             links.append(f'<a href="folio:edit/{message.id}">Edit</a>')
         elif self._offers_regenerate(message):
             links.append(f'<a href="folio:regenerate/{message.id}">Regenerate</a>')
+            if can_continue(message):
+                links.append(f'<a href="folio:continue/{message.id}">Continue</a>')
         parts: list[str] = []
+        if message.alternative_count > 1:
+            parts.append(_alternatives_html(message))
         if message.role == Role.ASSISTANT:
             if message.status == MessageStatus.INTERRUPTED:
                 parts.append('<span class="notice">Stopped before the end</span>')
@@ -334,7 +410,8 @@ class ChatView(QTextBrowser):
         return self._stream is None and message.id == self._last_answer_id
 
     def _refresh_footers(self) -> None:
-        """Move the Regenerate link to the last answer (none while an answer streams)."""
+        """Move the Regenerate and Continue links to the last answer (none while an answer
+        streams)."""
         wanted = self._last_answer_id if self._stream is None else None
         if wanted == self._offering_regenerate:
             return
@@ -346,13 +423,65 @@ class ChatView(QTextBrowser):
 
     # -- scrolling ------------------------------------------------------------------------------
 
-    def _is_at_bottom(self, slack: int = 40) -> bool:
+    def _is_at_bottom(self, slack: int = BOTTOM_SLACK) -> bool:
         bar = self.verticalScrollBar()
         return bar.value() >= bar.maximum() - slack
 
     def scroll_to_bottom(self) -> None:
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
+        self._following = True
+
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802
+        """Hovering text with a tooltip (a source's relevance score) shows it."""
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            tip = self.cursorForPosition(event.pos()).charFormat().toolTip()
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self.viewport())
+            else:
+                QToolTip.hideText()
+            return True
+        return super().viewportEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        # A new width lays the text out again: lines wrap elsewhere and the document changes
+        # height, so the same scroll value would show other text.
+        anchor = None if self._following else self._reading_anchor()
+        super().resizeEvent(event)
+        if self._following:
+            self.scroll_to_bottom()
+        elif anchor is not None:
+            self._return_to(anchor)
+
+    def _reading_anchor(self) -> tuple[int, int]:
+        """Where the reader is: the text position at the top of the view, and how far below
+        the top that position's line begins."""
+        cursor = self.cursorForPosition(QPoint(0, 0))
+        return cursor.position(), self.cursorRect(cursor).top()
+
+    def _return_to(self, anchor: tuple[int, int]) -> None:
+        position, offset = anchor
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(min(position, self.document().characterCount() - 1))
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.value() + self.cursorRect(cursor).top() - offset)
+
+    @Slot(int)
+    def _on_scrolled(self, value: int) -> None:
+        self._following = value >= self.verticalScrollBar().maximum() - BOTTOM_SLACK
+
+    @Slot(QSizeF)
+    def _on_document_size_changed(self, _size: QSizeF) -> None:
+        if self._following:
+            bar = self.verticalScrollBar()
+            bar.setValue(bar.maximum())
+
+    @Slot(int, int)
+    def _on_scroll_range_changed(self, _minimum: int, maximum: int) -> None:
+        # Called before the value is clamped to the new range: "following" is still what the
+        # reader chose, not a consequence of the change.
+        if self._following:
+            self.verticalScrollBar().setValue(maximum)
 
     # -- links ----------------------------------------------------------------------------------
 
@@ -381,6 +510,14 @@ class ChatView(QTextBrowser):
             self.edit_requested.emit(message_id)
         elif action == "regenerate":
             self.regenerate_requested.emit(message_id)
+        elif action == "continue":
+            self.continue_requested.emit(message_id)
+        elif action == "search-anyway":
+            self.answer_again_requested.emit(message_id, "documents")
+        elif action == "answer-plain":
+            self.answer_again_requested.emit(message_id, "model")
+        elif action == "alternative" and len(parts) > 1 and parts[1].isdigit():
+            self.alternative_requested.emit(message_id, int(parts[1]))
         elif action == "source" and len(parts) > 1 and parts[1].isdigit():
             source = self.source_of(message_id, int(parts[1]))
             if source is not None:
@@ -389,6 +526,20 @@ class ChatView(QTextBrowser):
     def _copy(self, text: str, confirmation: str) -> None:
         QGuiApplication.clipboard().setText(text)
         self.copied.emit(confirmation)
+
+
+def _alternatives_html(message: Message) -> str:
+    """“‹ 2/3 ›”: which of the answers to its question this is, with a way to each neighbour."""
+    index, count = message.alternative_index, message.alternative_count
+
+    def arrow(symbol: str, target: int, tip: str) -> str:
+        if not 0 <= target < count:
+            return f'<span class="unavailable">{symbol}</span>'
+        return f'<a href="folio:alternative/{message.id}/{target}" title="{tip}">{symbol}</a>'
+
+    previous = arrow("‹", index - 1, "Previous answer")
+    following = arrow("›", index + 1, "Next answer")
+    return f"{previous}&nbsp;{index + 1}/{count}&nbsp;{following}"
 
 
 def _last_answer_id(messages: list[Message]) -> int | None:

@@ -9,7 +9,6 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QPoint,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     QUrl,
@@ -27,7 +26,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QStackedWidget,
     QTableView,
@@ -35,12 +33,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.documents.records import AddResult, DocumentRecord, DocumentStatus, IndexProgress
-from desktop.core.formatting import count_text, time_left_text
+from desktop.core.documents.records import (
+    AddResult,
+    DocumentRecord,
+    DocumentStatus,
+    IndexProgress,
+    LibraryCounts,
+)
+from desktop.core.formatting import count_text, size_text
 from desktop.ui.appearance import colors
+from desktop.ui.library.name_cell import DocumentNameDelegate, name_row_height
+from desktop.ui.library.progress import IndexingStatus, summary_text
 from desktop.ui.library.service import LibraryService
-from desktop.ui.library.table import DocumentTableModel
-from desktop.ui.widgets.record_table import RECORD_ROLE, SORT_ROLE
+from desktop.ui.library.table import DocumentFilterModel, DocumentTableModel, shown_name
+from desktop.ui.widgets.record_table import RECORD_ROLE
 
 # The progress line is redrawn at most this often, however fast pages go by.
 PROGRESS_REFRESH_MS = 200
@@ -78,6 +84,9 @@ class LibraryPane(QWidget):
         self._pending_progress: IndexProgress | None = None
         # Paused, and the run has finished the page it was on.
         self._held = False
+        # The documents (and their states) the end of the last run was told for: when they
+        # change, that news is old.
+        self._done_for: list[tuple[str, DocumentStatus]] = []
         self._build()
         self._connect()
         self._set_opened(False)
@@ -100,15 +109,11 @@ class LibraryPane(QWidget):
 
         self.filter_box = QLineEdit()
         self.filter_box.setObjectName("searchBox")
-        self.filter_box.setPlaceholderText("Filter documents by name")
+        self.filter_box.setPlaceholderText("Filter by title or file name")
         self.filter_box.setClearButtonEnabled(True)
 
         self.model = DocumentTableModel()
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
-        self.proxy.setFilterKeyColumn(DocumentTableModel.NAME)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy = DocumentFilterModel(self.model, self)
         self.table = QTableView()
         self.table.setObjectName("documentTable")
         self.table.setModel(self.proxy)
@@ -122,21 +127,21 @@ class LibraryPane(QWidget):
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(26)
+        # Two lines a row: the title, and the file name under it.
+        self.table.setItemDelegateForColumn(DocumentTableModel.NAME, DocumentNameDelegate(self))
+        self.table.verticalHeader().setDefaultSectionSize(name_row_height(self.table.font()) + 2)
         header_view = self.table.horizontalHeader()
         header_view.setSectionResizeMode(DocumentTableModel.NAME, QHeaderView.ResizeMode.Stretch)
-        # Fixed, compact number columns; the name takes the rest and elides in the middle
-        # (the tooltip and the detail box below have it whole).
+        # Fixed, compact number columns; the name takes the rest and elides (the tooltip and
+        # the detail box below have it whole).
         for column, width in (
             (DocumentTableModel.PAGES, 52),
-            (DocumentTableModel.CHUNKS, 70),
-            (DocumentTableModel.SIZE, 72),
+            (DocumentTableModel.SIZE, 68),
             (DocumentTableModel.STATUS, 112),
         ):
             header_view.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
             self.table.setColumnWidth(column, width)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
 
         self.empty_label = QLabel()
         self.empty_label.setObjectName("libraryEmpty")
@@ -152,28 +157,11 @@ class LibraryPane(QWidget):
         self.detail_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail_label.hide()
 
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.setFixedHeight(8)
-        self.progress_label = QLabel()
-        self.progress_label.setObjectName("progressLabel")
-        self.progress_label.setWordWrap(True)
-        self.pause_button = QPushButton("Pause")
-        self.cancel_button = QPushButton("Stop")
-        self.cancel_button.setToolTip(
-            "Stop indexing; what is done is kept and the rest waits for Resume"
-        )
-        progress_row = QHBoxLayout()
-        progress_row.setContentsMargins(0, 0, 0, 0)
-        progress_row.addWidget(self.progress_label, 1)
-        progress_row.addWidget(self.pause_button)
-        progress_row.addWidget(self.cancel_button)
-        self.progress_box = QWidget()
-        self.progress_box.setObjectName("progressBox")
-        progress_layout = QVBoxLayout(self.progress_box)
-        progress_layout.setContentsMargins(0, 4, 0, 0)
-        progress_layout.addWidget(self.progress_bar)
-        progress_layout.addLayout(progress_row)
+        self.progress_box = IndexingStatus()
+        self.progress_bar = self.progress_box.bar
+        self.progress_label = self.progress_box.label
+        self.pause_button = self.progress_box.pause_button
+        self.cancel_button = self.progress_box.cancel_button
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
@@ -216,6 +204,7 @@ class LibraryPane(QWidget):
         self.table.customContextMenuRequested.connect(self._on_context_menu)
         self.pause_button.clicked.connect(self._on_pause_clicked)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        self.progress_box.problems_requested.connect(self._on_problems_requested)
         self.open_action.triggered.connect(self._on_open_selected)
         self.reveal_action.triggered.connect(self._on_reveal_selected)
         self.reindex_action.triggered.connect(self._on_reindex_selected)
@@ -291,18 +280,22 @@ class LibraryPane(QWidget):
                 "<p>Drop PDF, text or Markdown files or whole folders here,<br>"
                 "or use <b>Add files…</b>. Everything stays on this computer.</p>"
             )
-        ready = [r for r in records if r.status == DocumentStatus.READY]
-        pages = sum(r.pages for r in ready)
-        self.summary_label.setText(
-            f"{count_text(len(records), 'document')} · {count_text(pages, 'page')} searchable"
-            if records
-            else ""
-        )
-        self.summary_label.setVisible(bool(records))
+        self._show_summary()
         self._update_actions()
         self._show_detail()
+        if self._done_for and self._done_for != _states(records):
+            self.progress_box.hide_done()
         if not self._service.is_indexing():
             self._show_idle()
+
+    def _counts(self) -> LibraryCounts:
+        progress = self._pending_progress if self._service.is_indexing() else None
+        return LibraryCounts.of(self.model_records(), progress)
+
+    def _show_summary(self, counts: LibraryCounts | None = None) -> None:
+        records = self.model_records()
+        self.summary_label.setText(summary_text(counts or self._counts()) if records else "")
+        self.summary_label.setVisible(bool(records))
 
     @Slot(object)
     def _on_files_added(self, results: list[AddResult]) -> None:
@@ -320,12 +313,9 @@ class LibraryPane(QWidget):
 
     @Slot()
     def _on_indexing_started(self) -> None:
-        self.progress_box.show()
-        self.progress_bar.setRange(0, 0)
-        self.progress_label.setText("Starting…")
+        self._done_for = []
+        self.progress_box.show_starting()
         self.pause_button.setText("Pause")
-        self.pause_button.show()
-        self.cancel_button.show()
 
     @Slot(object)
     def _on_progress_reported(self, progress: IndexProgress) -> None:
@@ -339,35 +329,34 @@ class LibraryPane(QWidget):
         if progress is None or not self._service.is_indexing():
             return
         self.model.set_progress(progress)
-        total = max(progress.library_pages_total, 1)
-        self.progress_bar.setRange(0, total)
-        self.progress_bar.setValue(progress.library_pages_done)
+        # The header and this line count the same pages, from the same records.
+        counts = self._counts()
+        self._show_summary(counts)
         if self._service.is_paused():
-            done = progress.library_pages_done
-            self.progress_label.setText(
-                f"Paused at {done:,} of {total:,} pages"
-                if self._held
-                else f"Pausing after this page ({done:,} of {total:,} pages)…"
+            self.progress_box.show_paused(counts, held=self._held)
+        else:
+            self.progress_box.show_progress(
+                counts, progress.pages_per_second, progress.seconds_left
             )
-            return
-        searchable = ""
-        if progress.library_pages_extracted >= total:
-            searchable = " · all searchable by keyword"
-        elif progress.library_pages_extracted > progress.library_pages_done:
-            searchable = f" · {progress.library_pages_extracted:,} searchable by keyword"
-        self.progress_label.setText(
-            f"Indexing {progress.library_pages_done:,} of {total:,} pages · "
-            f"{progress.pages_per_second:.1f} pages/s · "
-            f"{time_left_text(progress.seconds_left)}{searchable}"
+        # Extraction runs ahead of embedding: pages are found by their words first.
+        ahead = progress.library_pages_extracted - progress.library_pages_done
+        self.progress_label.setToolTip(
+            f"{ahead:,} more pages are read and already found by their words; they are "
+            "counted as searchable once found by their meaning too."
+            if ahead > 0
+            else ""
         )
 
     @Slot(bool)
     def _on_indexing_finished(self, cancelled: bool) -> None:
         self._pending_progress = None
         self.model.set_progress(None)
-        self._show_documents(self._service.documents())
-        if not cancelled:
-            self.status_message.emit("Indexing finished.")
+        self.progress_label.setToolTip("")
+        records = self._service.documents()
+        self._show_documents(records)
+        if not cancelled and records:
+            self._done_for = _states(records)
+            self.progress_box.show_done(LibraryCounts.of(records))
 
     @Slot(bool)
     def _on_pause_changed(self, paused: bool) -> None:
@@ -381,22 +370,17 @@ class LibraryPane(QWidget):
         self._on_progress_timer()
 
     def _show_idle(self) -> None:
-        """No run: hide the progress, unless documents wait (stopped or interrupted)."""
-        waiting = [r for r in self.model_records() if r.status == DocumentStatus.QUEUED]
-        if not waiting or self._service.is_indexing():
-            if not self._service.is_indexing():
-                self.progress_box.hide()
+        """No run: hide the progress, unless documents wait (stopped or interrupted) or the
+        end of the last run is still being told."""
+        if self._service.is_indexing():
             return
-        self.progress_box.show()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        count = len(waiting)
-        self.progress_label.setText(
-            f"Indexing stopped: {count:,} document{'s wait' if count != 1 else ' waits'}."
-        )
-        self.pause_button.setText("Resume")
-        self.pause_button.show()
-        self.cancel_button.hide()
+        waiting = [r for r in self.model_records() if r.status == DocumentStatus.QUEUED]
+        if waiting:
+            self._done_for = []
+            self.progress_box.show_stopped(len(waiting))
+        elif not self.progress_box.showing_done:
+            self._done_for = []
+            self.progress_box.hide()
 
     def model_records(self) -> list[DocumentRecord]:
         return self.model.records()
@@ -419,7 +403,7 @@ class LibraryPane(QWidget):
 
     @Slot(str)
     def _on_filter_changed(self, text: str) -> None:
-        self.proxy.setFilterFixedString(text.strip())
+        self.proxy.set_needle(text)
 
     @Slot()
     def _on_pause_clicked(self) -> None:
@@ -434,6 +418,18 @@ class LibraryPane(QWidget):
         self.status_message.emit("Indexing stopped. What was done is kept; Resume goes on.")
 
     @Slot()
+    def _on_problems_requested(self) -> None:
+        problems = [
+            record
+            for record in self.model_records()
+            if record.status in (DocumentStatus.FAILED, DocumentStatus.NEEDS_ATTENTION)
+        ]
+        if problems:
+            self.filter_box.clear()
+            self.select_document(problems[0].id)
+            self.table.setFocus()
+
+    @Slot()
     def _on_selection_changed(self) -> None:
         self._update_actions()
         self._show_detail()
@@ -444,11 +440,17 @@ class LibraryPane(QWidget):
             self.detail_label.hide()
             return
         record = records[0]
-        lines = [f"<b>{html.escape(record.title or record.name, quote=False)}</b>"]
+        lines = [f"<b>{html.escape(shown_name(record), quote=False)}</b>"]
         if record.message:
             lines.append(html.escape(record.message, quote=False))
+        facts = [count_text(record.pages, "page")] if record.pages else []
+        if record.status == DocumentStatus.READY:
+            facts.append(count_text(record.chunks, "passage"))
+        facts.append(size_text(record.size))
+        muted = colors()["muted"]
         lines.append(
-            f"<span style='color: {colors()['muted']};'>{html.escape(str(record.path))}</span>"
+            f"<span style='color: {muted};'>{html.escape(' · '.join(facts))}<br>"
+            f"{html.escape(str(record.path))}</span>"
         )
         self.detail_label.setText("<br>".join(lines))
         self.detail_label.show()
@@ -538,6 +540,10 @@ class LibraryPane(QWidget):
         if answer == QMessageBox.StandardButton.Yes:
             self._service.remove([r.id for r in records])
             self.status_message.emit(f"Removed {what} from the library.")
+
+
+def _states(records: list[DocumentRecord]) -> list[tuple[str, DocumentStatus]]:
+    return [(record.id, record.status) for record in records]
 
 
 def dropped_paths(urls: list[QUrl]) -> list[Path]:

@@ -19,12 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.core.chat.rag import (
-    RELEVANCE_THRESHOLD,
-    SOURCES_PER_ANSWER,
-    GroundedQuestion,
-    ground_in_library,
-)
+from desktop.core.chat.rag import SOURCES_PER_ANSWER, GroundedQuestion, ground_in_library
 from desktop.core.documents.library import Library
 from desktop.core.documents.records import (
     AddOutcome,
@@ -34,6 +29,7 @@ from desktop.core.documents.records import (
     IndexControl,
     IndexProgress,
 )
+from desktop.core.documents.relevance import LIBRARY_COVERS
 from desktop.core.documents.session import LibrarySession, Snapshot
 from desktop.core.paths import AppPaths
 from desktop.core.settings.schema import DocumentSettings
@@ -230,7 +226,7 @@ class LibraryService(QObject):
         count_tokens: Callable[[str], int],
         token_budget: int,
         sources_wanted: int = SOURCES_PER_ANSWER,
-        threshold: float = RELEVANCE_THRESHOLD,
+        threshold: float = LIBRARY_COVERS,
     ) -> None:
         """Retrieve and number sources for ``question``; answered by ``grounded``."""
         if self.library is None:
@@ -285,6 +281,17 @@ class LibraryService(QObject):
             raise RuntimeError("The document library is still opening.")
         return _Added(library.add(paths), self._session.snapshot())
 
+    def _read_headings(self) -> None:
+        """Headings of documents indexed before headings were read, a few at a time on the
+        library lane, so that adding files is never held up for long behind them."""
+
+        def work(_context: TaskContext) -> tuple[bool, Snapshot]:
+            library = self._session.library
+            more = library.read_headings() if library is not None else False
+            return more, self._session.snapshot()
+
+        self._tasks.run(LIBRARY, work, done=self._on_headings_read, failed=self._on_headings_failed)
+
     def _switch(self, embedder_path: Path | None) -> Snapshot:
         def stop_indexing() -> None:
             # Read here, when the switch happens: no run starts while a switch is pending.
@@ -311,7 +318,12 @@ class LibraryService(QObject):
                 context.report(Snapshot.of(library, generation))
             context.report(progress)
 
-        library.index_queued(progressed, control)
+        def heading_found(_document: DocumentRecord) -> None:
+            # A document's title is known from its first pages: shown at once, even while
+            # the pages of the one before it are still being embedded.
+            context.report(Snapshot.of(library, generation))
+
+        library.index_queued(progressed, control, heading_found)
         return _RunEnded(control.is_cancelled(), Snapshot.of(library, generation))
 
     # -- back on the GUI thread -----------------------------------------------------------------
@@ -362,6 +374,8 @@ class LibraryService(QObject):
             self.kept_embedder.emit(opened.kept_embedder)
         self.opened.emit()
         self._show(opened.snapshot, then_index=True)
+        if any(d.heading is None and d.status == DocumentStatus.READY for d in self._documents):
+            self._read_headings()
 
     def _on_open_failed(self, error: BaseException) -> None:
         self.open_failed.emit(describe_failure(error, "opening the document library"))
@@ -392,6 +406,18 @@ class LibraryService(QObject):
 
     def _on_changed(self, snapshot: Snapshot) -> None:
         self._show(snapshot, then_index=True)
+
+    def _on_headings_read(self, read: tuple[bool, Snapshot]) -> None:
+        more, snapshot = read
+        if self._closed:
+            return
+        self._show(snapshot)
+        if more:
+            self._read_headings()
+
+    def _on_headings_failed(self, error: BaseException) -> None:
+        # The documents keep the names they had; the next opening tries again.
+        describe_failure(error, "reading the titles of documents")
 
     def _on_change_failed(self, error: BaseException) -> None:
         describe_failure(error, "changing the library")

@@ -12,7 +12,6 @@ from desktop.cli.main import run_cli
 from desktop.core.chat.rag import (
     GROUNDING_INSTRUCTIONS,
     NOT_IN_LIBRARY,
-    RELEVANCE_THRESHOLD,
     GroundedQuestion,
     SourceRef,
     cited_numbers,
@@ -26,11 +25,12 @@ from desktop.core.chat.rag import (
 from desktop.core.documents.chunking import Chunk
 from desktop.core.documents.library import Library
 from desktop.core.documents.records import DocumentRecord, DocumentStatus, LibraryHit
+from desktop.core.documents.relevance import LIBRARY_COVERS, relevance
 from desktop.core.embedding.embedder import Embedder
 from tests.support.documents import LEASE_PAGES, REPORT_PAGES, by_name, make_pdf
 
 
-def hit(text: str, similarity: float, page: int = 3, label: str = "3") -> LibraryHit:
+def hit(text: str, relevance: float, page: int = 3, label: str = "3") -> LibraryHit:
     document = DocumentRecord(
         id="d" * 64,
         path=Path("/docs/lease.pdf"),
@@ -56,7 +56,7 @@ def hit(text: str, similarity: float, page: int = 3, label: str = "3") -> Librar
         text=text,
         context="",
     )
-    return LibraryHit(document, chunk, score=0.03, similarity=similarity)
+    return LibraryHit(document, chunk, score=0.03, similarity=relevance, relevance=relevance)
 
 
 def words(text: str) -> int:
@@ -92,7 +92,7 @@ def test_sources_stop_where_the_token_budget_ends() -> None:
 def test_unrelated_questions_are_not_sent_to_the_model_with_sources() -> None:
     grounded = ground_question(
         "How do I bake bread?",
-        [hit("Rent is due on the first day.", RELEVANCE_THRESHOLD - 0.05)],
+        [hit("Rent is due on the first day.", LIBRARY_COVERS - 0.05)],
         system_prompt="",
         count_tokens=words,
         token_budget=500,
@@ -180,6 +180,7 @@ def test_a_source_saved_with_an_answer_comes_back_whole() -> None:
         page_label="ii",
         text="Rent is due on the first day of each month.",
         similarity=0.8123,
+        relevance=0.8123,
     )
     assert restored.page_text == "page 4 (printed ii)"
 
@@ -270,9 +271,12 @@ def test_the_documents_settings_set_how_many_sources_and_how_relevant() -> None:
 
 
 def test_passages_found_by_their_words_alone_still_answer() -> None:
-    # While vectors are being written again, hits come from keywords and have no similarity.
+    # While vectors are being written again, hits come from keywords and have no similarity:
+    # their relevance is judged by the words they share with the question.
     keyword_only = hit("Rent is due on the first day of each month.", 0.5)
-    keyword_only = LibraryHit(keyword_only.document, keyword_only.chunk, 0.02, None)
+    keyword_only = LibraryHit(
+        keyword_only.document, keyword_only.chunk, 0.02, None, relevance(None, 1.0)
+    )
     grounded = ground_question(
         "When is rent due?", [keyword_only], system_prompt="", count_tokens=words, token_budget=500
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from desktop.core.chat.messages import Message, MessageStatus, Role, prompt_history
+from desktop.core.chat.migrations import SCHEMA_VERSION
 from desktop.core.chat.store import ConversationStore
 from desktop.core.chat.titles import make_title
 
@@ -77,7 +78,7 @@ def test_store_creates_missing_folders_and_runs_in_wal_mode(db_path: Path) -> No
     probe = sqlite3.connect(db_path)
     try:
         assert probe.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert probe.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert probe.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         probe.close()
 

@@ -286,7 +286,8 @@ class Library:
         records = {record.id: record for record in self.documents()}
         with self._lock:
             names = {
-                record.id: f"{Path(record.name).stem} {record.display_title}" for record in records.values()
+                record.id: f"{Path(record.name).stem} {record.display_title}"
+                for record in records.values()
             }
             hits: list[SearchHit] = self.hybrid.search(query, k, documents, names)
         return [

@@ -59,13 +59,86 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("r&d", "research and development"),
     ("d&a", "depreciation and amortization"),
     ("net income", "net earnings", "net profit"),
-    ("operating income", "operating profit", "earnings from operations", "income from operations"),
+    # A margin is read off its line of the income statement: asked for, the line is searched.
+    (
+        "operating income",
+        "operating profit",
+        "earnings from operations",
+        "income from operations",
+        "operating margin",
+    ),
+    ("gross margin", "gross profit", "cost of sales", "cost of products", "cost of revenue"),
     ("revenue", "revenues", "net sales", "total net sales"),
     ("share repurchase", "share repurchases", "repurchase of common stock", "stock buyback"),
     ("headcount", "workforce", "employees"),
 )
 
-_NAMES: dict[str, tuple[str, ...]] = {name: group for group in GROUPS for name in group}
+# The statement each figure is read from, by analysts' convention: a question about a margin or
+# earnings is answered by the income statement, one about a ratio of assets and liabilities by
+# the balance sheet, one about cash by the cash flow statement. The statement's names are then
+# searched too, so its page (titled by name, see chunking.page_title) comes forward.
+INCOME_STATEMENT = GROUPS[0]
+BALANCE_SHEET = GROUPS[1]
+CASH_FLOW_STATEMENT = GROUPS[2]
+READ_FROM: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        (
+            "gross margin",
+            "operating margin",
+            "net margin",
+            "profit margin",
+            "eps",
+            "earnings per share",
+            "net income",
+            "operating income",
+            "gross profit",
+        ),
+        INCOME_STATEMENT,
+    ),
+    (
+        (
+            "current ratio",
+            "quick ratio",
+            "working capital",
+            "total assets",
+            "total liabilities",
+            "current assets",
+            "current liabilities",
+            "debt to equity",
+            "shareholders equity",
+            "stockholders equity",
+        ),
+        BALANCE_SHEET,
+    ),
+    (
+        (
+            "capex",
+            "capital expenditure",
+            "capital expenditures",
+            "free cash flow",
+            "operating cash flow",
+            "cash from operations",
+            "cash flow from operations",
+        ),
+        CASH_FLOW_STATEMENT,
+    ),
+)
+
+
+def _groups_by_name() -> dict[str, tuple[str, ...]]:
+    """Each name with every other name of the groups it belongs to (a name may be in two:
+    cost of sales is a name of COGS and half of a gross margin)."""
+    found: dict[str, dict[str, None]] = {}
+    for group in GROUPS:
+        for name in group:
+            found.setdefault(name, {}).update(dict.fromkeys(group))
+    for figures, statement in READ_FROM:
+        for name in figures:
+            found.setdefault(name, {name: None}).update(dict.fromkeys(statement))
+    return {name: tuple(others) for name, others in found.items()}
+
+
+_NAMES: dict[str, tuple[str, ...]] = _groups_by_name()
 _PATTERN = re.compile(
     r"(?<![\w&])("
     + "|".join(re.escape(name) for name in sorted(_NAMES, key=len, reverse=True))

@@ -122,7 +122,8 @@ def test_questions_naming_no_statement_or_line_item_get_no_other_names(query: st
 
 
 def test_names_are_matched_as_whole_words_with_their_spelling_variants() -> None:
-    assert other_names("P & L") and other_names("shareholders’ equity statement") == []
+    assert "statements of income" in other_names("P & L")
+    assert "balance sheet" in other_names("total shareholders’ equity")
     assert other_names("the statement of shareholders' equity")
     assert other_names("epsilon delta") == []  # "eps" inside a word is not earnings per share
 
@@ -166,3 +167,21 @@ def test_a_library_indexed_before_stemming_is_built_again_with_its_passages() ->
     KeywordIndex(connection)
     assert "porter" in tokenizer_sql
     assert index.search("liabilities", 5)
+
+
+def test_a_figure_brings_the_statement_it_is_read_from() -> None:
+    names = other_names("Does the company have an improving gross margin?")
+
+    assert "statements of operations" in names and "cost of sales" in names
+    assert "balance sheet" in other_names("What is the quick ratio at year end?")
+    assert "statement of cash flows" in other_names("How large was free cash flow?")
+
+
+def test_a_name_in_two_groups_brings_the_names_of_both() -> None:
+    names = other_names("cost of sales")
+
+    assert "cost of goods sold" in names and "gross profit" in names
+
+
+def test_a_margin_question_finds_the_income_statement_page(filing: KeywordIndex) -> None:
+    assert filing.search("Is the operating margin improving?", 5)[0] == "filing:38:0"

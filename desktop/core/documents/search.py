@@ -7,6 +7,7 @@ calibrate BM25 scores against cosine similarities.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -51,12 +52,20 @@ def reciprocal_rank_fusion(
 
 
 def name_words(name: str) -> set[str]:
-    """The words of a document's name or title that could name it in a question."""
-    return {
+    """The words of a document's name or title that could name it in a question, and the
+    short forms made of the beginnings of two of its words in a row (“AMEX” for American
+    Express): questions use a company's abbreviation as often as its name."""
+    words = [
         word
         for word in re.split(r"[^a-z]+", name.lower())
         if len(word) >= MIN_NAME_WORD and word not in STOPWORDS
-    }
+    ]
+    found = set(words)
+    for first, second in itertools.pairwise(words):
+        for head in (2, 3):
+            for tail in (2, 3):
+                found.add(first[:head] + second[:tail])
+    return found
 
 
 def question_words(query: str) -> set[str]:

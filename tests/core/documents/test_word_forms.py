@@ -9,6 +9,7 @@ import pytest
 
 from desktop.core.documents.chunking import Chunk
 from desktop.core.documents.keyword_index import KeywordIndex, index_terms, query_terms
+from desktop.core.documents.search import name_words
 from desktop.core.documents.synonyms import other_names
 
 
@@ -185,3 +186,10 @@ def test_a_name_in_two_groups_brings_the_names_of_both() -> None:
 
 def test_a_margin_question_finds_the_income_statement_page(filing: KeywordIndex) -> None:
     assert filing.search("Is the operating margin improving?", 5)[0] == "filing:38:0"
+
+
+def test_a_document_is_also_named_by_the_short_form_of_its_name() -> None:
+    words = name_words("AMERICANEXPRESS_2022_10K American Express Company")
+
+    assert {"american", "express", "amex"} <= words
+    assert "the" not in words and "am" not in words

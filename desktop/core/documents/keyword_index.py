@@ -356,7 +356,7 @@ class KeywordIndex:
         parameters: list[Any] = [match, within]
         if documents is not None:
             sql += (
-                " AND rowid IN (SELECT rowid FROM chunks WHERE document_id IN"
+                " AND +rowid IN (SELECT rowid FROM chunks WHERE document_id IN"
                 f" ({','.join('?' * len(documents))}))"
             )
             parameters.extend(documents)
@@ -394,7 +394,7 @@ class KeywordIndex:
         parameters: list[Any] = [match]
         if documents is not None:
             sql += (
-                " AND rowid IN (SELECT rowid FROM chunks WHERE document_id IN"
+                " AND +rowid IN (SELECT rowid FROM chunks WHERE document_id IN"
                 f" ({','.join('?' * len(documents))}))"
             )
             parameters.extend(documents)

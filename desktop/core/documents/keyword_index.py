@@ -158,9 +158,20 @@ _REFERENCE = re.compile(
 )
 
 
+# Words a question puts in quotation marks: a title, a heading or a term as the document
+# writes it (“Based on "PSEUDOCODE FOR RETRIEVAL METHODS", …”), searched as the exact phrase.
+_QUOTED = re.compile(r"[\"“”„«»]([^\"“”„«»]{3,80})[\"“”„«»]")
+MIN_QUOTED_WORDS = 2
+
+
 def reference_phrases(query: str) -> list[str]:
-    """The labelled references in a question (“table ii”, “figure 3”), lowercased."""
+    """The labelled references in a question (“table ii”, “figure 3”) and the phrases it
+    quotes, lowercased."""
     seen: dict[str, None] = {}
+    for quoted in _QUOTED.findall(query):
+        words = re.findall(r"\w+", quoted.lower())
+        if len(words) >= MIN_QUOTED_WORDS:
+            seen.setdefault(" ".join(words), None)
     for kind, label in _REFERENCE.findall(query):
         kind, label = kind.lower(), label.lower()
         # Figures are labelled both ways in documents.

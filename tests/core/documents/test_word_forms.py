@@ -8,7 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from desktop.core.documents.chunking import Chunk
-from desktop.core.documents.keyword_index import KeywordIndex, index_terms, query_terms
+from desktop.core.documents.keyword_index import (
+    KeywordIndex,
+    index_terms,
+    query_terms,
+    reference_phrases,
+)
 from desktop.core.documents.search import name_words
 from desktop.core.documents.synonyms import other_names
 
@@ -193,3 +198,29 @@ def test_a_document_is_also_named_by_the_short_form_of_its_name() -> None:
 
     assert {"american", "express", "amex"} <= words
     assert "the" not in words and "am" not in words
+
+
+def test_words_a_question_quotes_are_searched_as_the_exact_phrase() -> None:
+    assert reference_phrases('Based on "PSEUDOCODE FOR RETRIEVAL METHODS", which is longer?') == [
+        "pseudocode for retrieval methods"
+    ]
+    assert reference_phrases("the “Risk Factors” section") == ["risk factors"]
+    # One quoted word is no phrase, and an apostrophe is no quotation mark.
+    assert reference_phrases('What does "EBITDA" mean in Costco\'s report?') == []
+
+
+def test_a_quoted_heading_finds_its_passage_among_ones_sharing_its_words() -> None:
+    connection = sqlite3.connect(":memory:")
+    index = KeywordIndex(connection)
+    index.add(
+        [
+            passage("paper:4:0", "Paper", "Retrieval methods compared: tree and collapsed tree."),
+            passage("paper:5:0", "Paper", "Methods for retrieval are discussed at length here."),
+            passage("paper:18:0", "Paper", "PSEUDOCODE FOR RETRIEVAL METHODS\nAlgorithm 1 Tree"),
+        ]
+    )
+
+    found = index.search_references('Based on "Pseudocode for retrieval methods", which?', 5)
+
+    assert found == ["paper:18:0"]
+    connection.close()

@@ -261,6 +261,9 @@ class MainWindow(QMainWindow):
         menus.quit_action.triggered.connect(self.close)
         menus.stop_action.triggered.connect(self._stop)
         menus.regenerate_action.triggered.connect(self.controller.regenerate_last)
+        menus.continue_action.triggered.connect(self.controller.continue_last)
+        menus.previous_answer_action.triggered.connect(self._on_previous_answer)
+        menus.next_answer_action.triggered.connect(self._on_next_answer)
         menus.rename_action.triggered.connect(self.conversations.rename_current)
         menus.delete_action.triggered.connect(self.conversations.delete_current)
         menus.show_library_action.toggled.connect(self._on_library_toggled)
@@ -381,6 +384,7 @@ class MainWindow(QMainWindow):
         self.composer_box.set_busy(busy, self._engine.info is not None and not loading)
         self.menus.stop_action.setEnabled(busy)
         self.menus.regenerate_action.setEnabled(not busy and not loading)
+        self.menus.continue_action.setEnabled(not busy and not loading)
         self.header.open_model_button.setEnabled(not busy and not loading)
         self.menus.open_model_action.setEnabled(not busy and not loading)
         if not busy:
@@ -389,6 +393,14 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def _on_regenerate_requested(self, message_id: int) -> None:
         self.controller.regenerate(message_id)
+
+    @Slot()
+    def _on_previous_answer(self) -> None:
+        self.controller.step_last_alternative(-1)
+
+    @Slot()
+    def _on_next_answer(self) -> None:
+        self.controller.step_last_alternative(+1)
 
     @Slot(int, str)
     def _on_answer_again_requested(self, message_id: int, source: str) -> None:

@@ -41,6 +41,15 @@ class MainMenus:
         self.regenerate_action = self._action(
             chat_menu, "&Regenerate last answer", QKeySequence("Ctrl+R")
         )
+        self.continue_action = self._action(
+            chat_menu, "&Continue last answer", QKeySequence("Ctrl+Shift+Return")
+        )
+        self.previous_answer_action = self._action(
+            chat_menu, "&Previous version of the last answer", QKeySequence("Alt+Left")
+        )
+        self.next_answer_action = self._action(
+            chat_menu, "Ne&xt version of the last answer", QKeySequence("Alt+Right")
+        )
         self.rename_action = self._action(chat_menu, "Re&name chat", QKeySequence("F2"))
         self.delete_action = self._action(chat_menu, "&Delete chat")
         chat_menu.addSeparator()

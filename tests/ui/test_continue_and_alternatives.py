@@ -147,6 +147,31 @@ def test_regenerate_keeps_the_earlier_answer_to_switch_back_to(
     assert "1/2" in plain(window)
 
 
+def test_the_chat_menu_continues_and_switches_the_last_answer(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window(max_tokens=16, temperature=0.9, seed=-1)
+    send(qtbot, window, LONG_ANSWER)
+    cut = messages(window)[-1]
+    assert cut.meta["finish_reason"] == "length"
+
+    with qtbot.waitSignal(
+        window.controller.busy_changed, timeout=60_000, check_params_cb=lambda busy: not busy
+    ):
+        window.menus.continue_action.trigger()
+    assert messages(window)[-1].id == cut.id
+    assert len(messages(window)[-1].content) > len(cut.content.rstrip())
+
+    click_and_wait(qtbot, window, f"folio:regenerate/{cut.id}")
+    assert messages(window)[-1].alternative_index == 1
+    window.menus.previous_answer_action.trigger()
+    assert messages(window)[-1].alternative_index == 0
+    window.menus.previous_answer_action.trigger()  # already the first: nothing happens
+    assert messages(window)[-1].alternative_index == 0
+    window.menus.next_answer_action.trigger()
+    assert messages(window)[-1].alternative_index == 1
+
+
 # -- The window reopens as it was left ----------------------------------------------------------
 
 

@@ -262,6 +262,24 @@ class ChatController(QObject):
         self._start(question, resumed, self._before(question, shown), continued=answer)
         return True
 
+    def continue_last(self) -> bool:
+        """Continue the chat's last answer, when it can be (Chat ▸ Continue last answer)."""
+        last = self._last_message()
+        return last is not None and can_continue(last) and self.continue_answer(last.id)
+
+    def step_last_alternative(self, step: int) -> bool:
+        """Show the previous (-1) or next (+1) of the last answer's versions."""
+        last = self._last_message()
+        if last is None or last.role != Role.ASSISTANT:
+            return False
+        return self.choose_alternative(last.id, last.alternative_index + step)
+
+    def _last_message(self) -> Message | None:
+        if self._current is None:
+            return None
+        messages = self._store.messages(self._current)
+        return messages[-1] if messages else None
+
     def choose_alternative(self, message_id: int, index: int) -> bool:
         """Show answer number ``index`` (from 0) of those written for the same question; it is
         the one later prompts and exports use."""

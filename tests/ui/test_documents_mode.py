@@ -129,3 +129,20 @@ def test_a_chat_with_an_empty_library_is_plain_chat(
     answer = last_answer(window)
     assert "origin" not in answer.meta and "sources" not in answer.meta
     assert NOT_FROM_DOCUMENTS not in window.chat_view.toPlainText()
+
+
+def test_a_quote_opens_its_page_with_the_quoted_sentence_highlighted(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    send(qtbot, window, "How much rent does the tenant pay each month?")
+    answer = last_answer(window)
+    quote = answer.meta["quotes"][0]
+
+    window.chat_view.anchorClicked.emit(QUrl(f"folio:quote/{answer.id}/0"))
+
+    viewer = window.viewer
+    assert viewer is not None and viewer.isVisible()
+    source = next(s for s in sources_from_meta(answer.meta) if s.number == quote["n"])
+    assert viewer.page_box.value() == source.page_start
+    assert viewer.highlighted_phrase and viewer.highlighted_phrase in quote["text"]
+    viewer.close()

@@ -263,8 +263,9 @@ def test_an_inline_citation_is_a_link_to_its_source(
     window.controller.open_conversation(answer.conversation_id)
 
     html = window.chat_view.toHtml()
-    # In the quoted evidence, in the answer's text and in the list of sources.
-    assert html.count(f'href="folio:source/{answer.id}/1"') == 3
+    # In the answer's text and in the list of sources; the quoted evidence links to its quote.
+    assert html.count(f'href="folio:source/{answer.id}/1"') == 2
+    assert f'href="folio:quote/{answer.id}/0"' in html
     assert "[1] written by the model" in window.chat_view.toPlainText()
 
 

@@ -103,9 +103,10 @@ def answer_html(message: Message) -> tuple[str, tuple[str, ...]]:
 
 def _quotes_html(message_id: int, quotes: list[Quote], by_number: dict[int, SourceRef]) -> str:
     lines = ['<p class="evidence-title">From your documents</p>']
-    for quote in quotes:
+    for index, quote in enumerate(quotes):
         source = by_number.get(quote.source)
-        link = f'<a href="folio:source/{message_id}/{quote.source}">[{quote.source}]</a>'
+        # The quote's own link: its page opens with the quoted sentence highlighted.
+        link = f'<a href="folio:quote/{message_id}/{index}">[{quote.source}]</a>'
         lines.append(f'<p class="quote">“{html.escape(quote.text)}” {link}</p>')
         where = []
         if source is not None:

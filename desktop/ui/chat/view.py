@@ -14,7 +14,7 @@ up keeps the text they were reading at the top of the view.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from string import Template
 from typing import Any
 
@@ -44,6 +44,7 @@ from desktop.core.chat.messages import (
 )
 from desktop.core.chat.rag import (
     SourceRef,
+    quotes_from_meta,
     sources_from_meta,
 )
 from desktop.ui.appearance import colors
@@ -366,6 +367,16 @@ class ChatView(QTextBrowser):
         if self._offers_regenerate(message):
             self._offering_regenerate = message.id
 
+    def quoted_source(self, message_id: int, index: int) -> SourceRef | None:
+        """The source of the answer's quote number ``index``, narrowed to the quoted words (so
+        the viewer highlights the sentence, not the whole passage)."""
+        entry = self._entries.get(message_id)
+        quotes = quotes_from_meta(entry.message.meta) if entry is not None else []
+        if not 0 <= index < len(quotes):
+            return None
+        source = self.source_of(message_id, quotes[index].source)
+        return replace(source, text=quotes[index].text) if source is not None else None
+
     def source_of(self, message_id: int, number: int) -> SourceRef | None:
         entry = self._entries.get(message_id)
         if entry is None:
@@ -518,6 +529,10 @@ class ChatView(QTextBrowser):
             self.answer_again_requested.emit(message_id, "model")
         elif action == "alternative" and len(parts) > 1 and parts[1].isdigit():
             self.alternative_requested.emit(message_id, int(parts[1]))
+        elif action == "quote" and len(parts) > 1 and parts[1].isdigit():
+            quoted = self.quoted_source(message_id, int(parts[1]))
+            if quoted is not None:
+                self.source_requested.emit(quoted)
         elif action == "source" and len(parts) > 1 and parts[1].isdigit():
             source = self.source_of(message_id, int(parts[1]))
             if source is not None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QUrl
-from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktop.core.chat.messages import MessageStatus
@@ -20,13 +19,7 @@ from tests.support.documents import LEASE_PAGES, REPORT_PAGES, make_pdf
 from tests.ui.conftest import WindowFactory
 from tests.ui.test_chat_window import send
 from tests.ui.test_library_window import add_and_wait, last_answer
-
-
-@pytest.fixture(autouse=True)
-def no_modal_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Message boxes answer Yes, so that no test waits on a modal dialog."""
-    monkeypatch.setattr(QMessageBox, "warning", lambda *_args: QMessageBox.StandardButton.Yes)
-    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
+from tests.ui.test_library_window import no_modal_boxes as no_modal_boxes
 
 
 @pytest.fixture

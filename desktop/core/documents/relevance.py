@@ -7,7 +7,7 @@ reader would check — does the passage mean the same (the embedder's cosine sim
 it contain what the question names (the share of the question's words, weighted by how rare they
 are in the library, that the passage or its context line contains) — in a logistic curve fitted
 to the evaluation questions: passages on an evidence page against the other candidates, and the
-best candidates of requests no library answers (a poem, a joke, general knowledge).
+best candidates of prompts no library answers (a poem, a joke, general knowledge).
 
 It is the one score the window, the CLI and the automatic documents mode read: above
 ``ANSWERS_LIKELY`` a passage usually answers the question; the automatic mode answers from the
@@ -23,7 +23,7 @@ from collections.abc import Mapping, Set
 
 from desktop.core.documents.keyword_index import index_terms
 
-# Fitted by benchmarks/relevance_fit.py on the development questions and ordinary requests.
+# Fitted by benchmarks/relevance_fit.py on the development questions and ordinary prompts.
 BIAS = -4.44
 SIMILARITY_WEIGHT = 6.97
 COVERAGE_WEIGHT = 1.34

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from desktop.core.documents.library import Library
 from desktop.core.documents.records import (
@@ -16,6 +13,8 @@ from desktop.core.documents.records import (
     LibraryCounts,
 )
 from desktop.core.embedding.embedder import Embedder
+from tests.core.documents.test_library import docs as docs
+from tests.core.documents.test_library import library as library
 from tests.support.documents import (
     LEASE_PAGES,
     REPORT_PAGES,
@@ -36,20 +35,6 @@ OPINION: list[str | list[Line]] = [
     ],
     "Opinion of the Court\nThe district court held that the petition requirement was valid.",
 ]
-
-
-@pytest.fixture
-def library(tmp_path: Path, embedder: Embedder) -> Iterator[Library]:
-    opened = Library(tmp_path / "library", embedder)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def docs(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    return folder
 
 
 def test_a_file_named_by_a_hash_is_called_by_its_first_heading(

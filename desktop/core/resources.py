@@ -15,7 +15,12 @@ PACKAGE = "desktop.resources"
 
 
 def resource(*parts: str) -> Traversable:
-    return files(PACKAGE).joinpath(*parts)
+    found = files(PACKAGE)
+    # One part at a time: in a frozen program the package is a MultiplexedPath (its modules in
+    # the archive, its files on disk), whose joinpath takes a single name before Python 3.12.
+    for part in parts:
+        found = found.joinpath(part)
+    return found
 
 
 def resource_path(*parts: str) -> Path | None:

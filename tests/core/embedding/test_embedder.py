@@ -1,4 +1,5 @@
-"""The local embedder: all-MiniLM-L6-v2 converted from its PyPI package and run by llama.cpp."""
+"""The local embedder: all-MiniLM-L6-v2, shipped inside Folio as GGUF (converted from its PyPI
+package by the build) and run by llama.cpp."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from desktop.core.embedding.embedder import Embedder, Prefixes, prefixes_for
 from desktop.core.embedding.starter import starter_embedder_path
 from desktop.core.errors import ModelLoadError
 from desktop.core.models.gguf import GGUFInfo, read_gguf_info
+from desktop.core.models.starter import starter_embedder_source
 
 
 def test_the_converted_starter_is_a_bert_gguf_with_mean_pooling(
@@ -107,6 +109,15 @@ def test_models_trained_with_prefixes_get_them(tmp_path: Path) -> None:
     bge = prefixes_for(header_for("bert", "bge-small-en-v1.5"))
     assert bge.query.startswith("Represent this sentence") and bge.document == ""
     assert prefixes_for(header_for("bert", "all-MiniLM-L6-v2")) == Prefixes()
+
+
+def test_converting_the_package_again_gives_the_file_folio_ships(
+    starter_embedder_file: Path, tmp_path: Path
+) -> None:
+    # The build converts the safetensors once; the converter in the app is the same code, so the
+    # same package gives the same bytes (no hidden randomness, no machine-dependent rounding).
+    converted = convert_sentence_transformer(starter_embedder_source(), tmp_path / "again.gguf")
+    assert converted.path.read_bytes() == starter_embedder_file.read_bytes()
 
 
 def test_a_folder_that_is_not_a_bert_model_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""The starter chat model and embedder, put here by the build (packaging/backend/folio_build.py)."""

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "config": "desktop.cli.config",
     "models": "desktop.cli.models",
     "bench": "desktop.cli.bench",
+    "self-test": "desktop.cli.selftest",
 }
 
 
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parsers.add_config(commands)
     parsers.add_models(commands)
     parsers.add_bench(commands)
+    parsers.add_self_test(commands)
     return parser
 
 

@@ -10,7 +10,17 @@ from desktop.cli.errors import CliParser
 from desktop.cli.options import add_setting_options
 
 # In the order they run: the quick ones first.
-BENCHMARKS = ("startup", "retrieval", "download", "generation", "ttft", "embed", "ingest", "ui")
+BENCHMARKS = (
+    "startup",
+    "retrieval",
+    "download",
+    "generation",
+    "ttft",
+    "embed",
+    "ingest",
+    "ui",
+    "packaging",
+)
 
 
 def add_ask(commands: Any) -> None:
@@ -155,4 +165,14 @@ def add_bench(commands: Any) -> None:
         type=Path,
         default=None,
         help="Where each NAME.json goes (default: benchmarks/results in the checkout).",
+    )
+
+
+def add_self_test(commands: Any) -> None:
+    commands.add_parser(
+        "self-test",
+        help="Check that this install works, offline: the starter models load, a PDF is "
+        "indexed and a question about it answered with its page cited, and the window opens "
+        "(offscreen). Uses a temporary folder, never your data. Prints a JSON report; exit 1 "
+        "names the check that failed.",
     )

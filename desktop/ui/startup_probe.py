@@ -1,6 +1,7 @@
 """Startup figures for the startup benchmark, written only when ``FOLIO_STARTUP_REPORT`` names a
 file: when the window first takes input, and the memory in use then and once the starter models
-have loaded. Then the app quits. Nothing of this runs in normal use."""
+have loaded (and whether either failed). Then the app quits. ``folio bench startup`` and
+``folio self-test`` read it; nothing of this runs in normal use."""
 
 from __future__ import annotations
 
@@ -35,9 +36,9 @@ class StartupProbe(QObject):
         self._figures: dict[str, float] = {}
         self._waiting = {"model", "library"}
         window.loader.loaded.connect(self._on_model_loaded)
-        window.loader.failed.connect(self._on_model_loaded)
+        window.loader.failed.connect(self._on_model_failed)
         library.opened.connect(self._on_library_opened)
-        library.open_failed.connect(self._on_library_opened)
+        library.open_failed.connect(self._on_library_failed)
 
     @Slot()
     def on_event_loop_started(self) -> None:
@@ -50,7 +51,17 @@ class StartupProbe(QObject):
         self._done("model")
 
     @Slot()
+    def _on_model_failed(self) -> None:
+        self._figures["model_failed"] = 1
+        self._done("model")
+
+    @Slot()
     def _on_library_opened(self) -> None:
+        self._done("library")
+
+    @Slot()
+    def _on_library_failed(self) -> None:
+        self._figures["library_failed"] = 1
         self._done("library")
 
     def _done(self, part: str) -> None:

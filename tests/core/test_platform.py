@@ -1,0 +1,30 @@
+"""What this machine lacks for Qt's window is named, with the package to install."""
+
+from __future__ import annotations
+
+import ctypes
+
+import pytest
+
+from desktop.core import platform
+
+
+def test_nothing_is_missing_where_the_tests_open_windows() -> None:
+    assert platform.missing_window_libraries({"QT_QPA_PLATFORM": "xcb"}) == {}
+
+
+def test_a_missing_library_is_named_with_its_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = ctypes.CDLL
+
+    def without_xcb_cursor(name: str, *args: object, **kwargs: object) -> ctypes.CDLL:
+        if name == "libxcb-cursor.so.0":
+            raise OSError(f"{name}: cannot open shared object file")
+        return real(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ctypes, "CDLL", without_xcb_cursor)
+    missing = platform.missing_window_libraries({"DISPLAY": ":0"})
+    assert missing == {"libxcb-cursor.so.0": "libxcb-cursor0"}
+    message = platform.missing_libraries_message(missing)
+    assert "sudo apt install libxcb-cursor0" in message
+    # On Wayland the xcb plugin is not loaded, so its libraries are not needed.
+    assert platform.missing_window_libraries({"WAYLAND_DISPLAY": "wayland-0"}) == {}

@@ -5,7 +5,11 @@ app can do: a process that imports PySide6 and shows an empty QMainWindow, inter
 is the resident set when the window first takes input (no model yet) and once the starter chat
 model and embedder have loaded.
 
-    python -m benchmarks.startup [--rounds 5] [--json]
+With ``--frozen dist/folio/folio`` the frozen program (``packaging/build.py``) is timed against
+this same checkout's Python install instead, interleaved: the ratio says what freezing costs
+or saves at startup.
+
+    python -m benchmarks.startup [--rounds 5] [--frozen PROGRAM] [--json]
 """
 
 from __future__ import annotations
@@ -37,18 +41,20 @@ app.exec()
 
 READY_GOAL_S = 1.0
 IDLE_MEMORY_GOAL_MB = 250.0
+FROZEN_RATIO_GOAL = 1.2
+PYTHON_INSTALL = (sys.executable, "-m", "desktop")
 
 
 def _environment(home: Path) -> dict[str, str]:
     return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FOLIO_HOME": str(home)}
 
 
-def folio_start(scratch: Path) -> dict[str, float]:
+def folio_start(scratch: Path, command: tuple[str, ...] = PYTHON_INSTALL) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(dir=scratch))
     report = home / "startup.json"
     started = time.time()
     subprocess.run(
-        [sys.executable, "-m", "desktop"],
+        list(command),
         env=_environment(home) | {"FOLIO_STARTUP_REPORT": str(report)},
         cwd=REPO,
         check=True,
@@ -115,11 +121,54 @@ def run(rounds: int = 5) -> BenchResult:
     return result
 
 
+def run_frozen(program: Path, rounds: int = 5) -> BenchResult:
+    """The frozen program's start against the Python install's, interleaved in one run."""
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        frozen_command = (str(program.resolve()),)
+        # Untimed: the first start of each reads its files from disk into the page cache.
+        folio_start(scratch, frozen_command)
+        folio_start(scratch)
+        frozen: list[dict[str, float]] = []
+        python: list[dict[str, float]] = []
+
+        def start_frozen() -> float:
+            frozen.append(folio_start(scratch, frozen_command))
+            return frozen[-1]["ready_s"]
+
+        def start_python() -> float:
+            python.append(folio_start(scratch))
+            return python[-1]["ready_s"]
+
+        frozen_ready, python_ready = interleaved(rounds, start_frozen, start_python)
+    ratio = median(frozen_ready) / median(python_ready)
+    result = BenchResult("startup-frozen")
+    result.figures = {
+        "frozen_ready_s": round(median(frozen_ready), 3),
+        "python_ready_s": round(median(python_ready), 3),
+        "frozen_models_loaded_s": round(median([s["loaded_s"] for s in frozen]), 3),
+        "python_models_loaded_s": round(median([s["loaded_s"] for s in python]), 3),
+        "frozen_rss_idle_mb": round(median([s["rss_idle_mb"] for s in frozen]), 1),
+        "python_rss_idle_mb": round(median([s["rss_idle_mb"] for s in python]), 1),
+        "rounds": rounds,
+    }
+    result.ratios = {"frozen_ready_vs_python": ratio}
+    result.goals = {"frozen_ready_vs_python": Goal(FROZEN_RATIO_GOAL, ratio, "at_most")}
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--frozen", type=Path, default=None, help="A frozen Folio to time against this install."
+    )
     args = parser.parse_args(argv)
+    if args.frozen is not None:
+        result = run_frozen(args.frozen, args.rounds)
+        print(json.dumps(result.to_json(), indent=2))
+        return 0
     result = run(args.rounds)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))

@@ -189,8 +189,14 @@ def test_models_list_json_and_import_from_the_command_line(
 
     assert listed.returncode == 0, listed.stderr
     entries = json.loads(listed.stdout)
-    # The starter where pip put it, and the imported copy in the models folder.
-    assert len(entries) == 2
+    # The two starter models inside Folio (chat and embedding), and the imported copy in the
+    # models folder.
+    assert len(entries) == 3
+    assert {
+        Path(entry["path"]).name
+        for entry in entries
+        if Path(entry["path"]).parent.name == "starter"
+    } == {"SmolLM2-135M-Instruct.Q4_1.gguf", "all-MiniLM-L6-v2.f16.gguf"}
     (entry,) = [entry for entry in entries if Path(entry["path"]).parent.name == "models"]
     expected_keys = {
         "name", "path", "architecture", "parameters", "quantization", "context_length",

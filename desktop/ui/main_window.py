@@ -26,9 +26,7 @@ from desktop.core.chat.rag import SourceRef
 from desktop.core.chat.store import ConversationStore
 from desktop.core.documents.records import DocumentRecord
 from desktop.core.llm.engine import ChatEngine, ModelInfo
-from desktop.core.models.starter import (
-    is_starter_embedder,
-)
+from desktop.core.models.starter import is_starter_embedder
 from desktop.core.paths import AppPaths
 from desktop.core.settings.presets import ChatTuning, PresetLibrary
 from desktop.core.settings.schema import (
@@ -147,7 +145,7 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.error_banner = Banner()
         self.error_banner.setObjectName("errorBanner")
-        self.chat_view = ChatView()
+        self.chat_view = ChatView(offer_documents=with_library)
 
         self.scope_button = ScopeButton(self._selected_documents, self._document_name)
         self.composer_box = ComposerBox(
@@ -235,6 +233,7 @@ class MainWindow(QMainWindow):
         self.chat_view.alternative_requested.connect(self._on_alternative_requested)
         self.chat_view.copied.connect(self._on_copied)
         self.chat_view.source_requested.connect(self._on_source_requested)
+        self.chat_view.add_documents_requested.connect(self._on_add_documents)
         self.header.library_button.toggled.connect(self._on_library_toggled)
         self.header.open_model_button.clicked.connect(self.model_control.choose_file)
         self.header.preset_chosen.connect(self._on_tuning_preset_chosen)

@@ -50,6 +50,7 @@ from desktop.core.chat.rag import (
 from desktop.ui.appearance import colors
 from desktop.ui.chat.answer_html import STYLE as ANSWER_STYLE
 from desktop.ui.chat.answer_html import answer_html, preface_html
+from desktop.ui.chat.welcome import ADD_DOCUMENTS_URL, welcome_html
 
 FLUSH_INTERVAL_MS = 40
 # How close to the end counts as reading the newest message (pixels).
@@ -114,9 +115,12 @@ class ChatView(QTextBrowser):
     alternative_requested = Signal(int, int)
     copied = Signal(str)
     source_requested = Signal(object)  # SourceRef
+    # The welcome's Add documents… link was clicked.
+    add_documents_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, offer_documents: bool = False) -> None:
         super().__init__(parent)
+        self._offer_documents = offer_documents
         self.setObjectName("chatView")
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
@@ -184,15 +188,7 @@ class ChatView(QTextBrowser):
 
     def _show_welcome(self) -> None:
         cursor = QTextCursor(self.document())
-        colours = colors()
-        cursor.insertHtml(
-            '<div align="center"><br><br><br>'
-            f'<p style="font-size: x-large; color: {colours["secondary"]};">Ask anything.</p>'
-            f'<p style="color: {colours["muted"]};">Everything you type is answered by a model '
-            "running on this computer and stays here.</p>"
-            f'<p style="color: {colours["faint"]}; font-size: small;">Enter sends · '
-            "Shift+Enter adds a line · Esc stops an answer</p></div>"
-        )
+        cursor.insertHtml(welcome_html(colors(), self._offer_documents))
         self._showing_welcome = True
 
     def add_message(self, message: Message) -> None:
@@ -501,6 +497,9 @@ class ChatView(QTextBrowser):
         if url.scheme() != "folio":
             if url.scheme() in ("http", "https", "mailto"):
                 QDesktopServices.openUrl(url)
+            return
+        if url == QUrl(ADD_DOCUMENTS_URL):
+            self.add_documents_requested.emit()
             return
         action, _, rest = url.path().partition("/")
         parts = rest.split("/")

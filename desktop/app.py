@@ -5,6 +5,7 @@ Qt is imported only on the window path, so the CLI starts quickly and runs witho
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -19,8 +20,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.cli.main import run_cli
 
         return run_cli(arguments)
-    # Logged before Qt is imported, so that a broken Qt install is in the log too.
-    paths = app_paths().ensure()
+    # Logged before Qt is imported, so that a broken Qt install is in the log too. A folder that
+    # cannot be written is not told here: run_gui says so in a dialog, not a traceback.
+    paths = app_paths()
+    with contextlib.suppress(OSError):
+        paths.ensure()
     setup_logging(paths.log_file)
     try:
         from desktop.ui.application import run_gui

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -21,7 +22,7 @@ from desktop.core.resources import resource_path
 from desktop.core.settings.schema import AppearanceSettings
 from desktop.core.settings.store import LoadReport, load_settings, save_settings
 from desktop.ui.appearance import apply_appearance
-from desktop.ui.errors import install_excepthook, show_error
+from desktop.ui.errors import cannot_write_message, install_excepthook, show_error
 from desktop.ui.library.service import LibraryService
 from desktop.ui.main_window import MainWindow
 from desktop.ui.startup_probe import REPORT_ENV, StartupProbe
@@ -30,24 +31,27 @@ log = logging.getLogger(__name__)
 
 
 def run_gui() -> int:
-    paths = app_paths().ensure()
-    setup_logging(paths.log_file)
-    log.info("Folio %s starting; data in %s", __version__, paths.data)
-
+    paths = app_paths()
+    # Qt first: a data folder that cannot be written is told in a dialog, not a traceback.
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     configure_application(app, paths)
+    try:
+        paths.ensure()
+    except OSError as error:
+        return _cannot_write(error, paths.data)
+    log_failure = setup_logging(paths.log_file)
+    if log_failure is not None:
+        return _cannot_write(log_failure, paths.logs)
+    log.info("Folio %s starting; data in %s", __version__, paths.data)
     install_excepthook(paths.log_file)
 
     # Two windows on one data folder would purge each other's deleted chats (and their Undo)
     # and mark each other's answers as interrupted.
-    instance_lock = QLockFile(str(paths.data / "folio.lock"))
+    lock_file = paths.data / "folio.lock"
+    instance_lock = QLockFile(str(lock_file))
     if not instance_lock.tryLock(200):
-        show_error(
-            None,
-            "Folio is already running. Switch to its window, or quit it before starting again.",
-        )
-        return 1
+        return _not_locked(instance_lock.error(), lock_file)
 
     report = load_settings(paths.settings_file)
     if report.problems:
@@ -57,8 +61,9 @@ def run_gui() -> int:
         # A file to open and edit by hand from the first start (Help ▸ About shows where).
         try:
             save_settings(report.settings, paths.settings_file)
-        except OSError:
-            log.exception("could not write the default settings file")
+        except OSError as error:
+            instance_lock.unlock()
+            return _cannot_write(error, paths.config)
     try:
         store = ConversationStore(paths.conversations_db)
     except Exception as exc:
@@ -94,6 +99,30 @@ def run_gui() -> int:
         QSettings().sync()
         instance_lock.unlock()
         log.info("Folio closed")
+
+
+def _cannot_write(error: OSError, folder: Path) -> int:
+    log.error("cannot write to the data folders: %s", error)
+    show_error(None, cannot_write_message(error, folder))
+    return 1
+
+
+def _not_locked(error: QLockFile.LockError, lock_file: Path) -> int:
+    if error == QLockFile.LockError.LockFailedError:
+        show_error(
+            None,
+            "Folio is already running. Switch to its window, or quit it before starting again.",
+        )
+        return 1
+    # Qt keeps the errno to itself: a permission error is one; anything else could not write
+    # the lock's few bytes, most often on a full disk.
+    failure: OSError
+    if error == QLockFile.LockError.PermissionError:
+        failure = PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(lock_file))
+    else:
+        reason = "its lock file could not be written (is the disk full?)"
+        failure = OSError(errno.EIO, reason, str(lock_file))
+    return _cannot_write(failure, lock_file.parent)
 
 
 def _show_settings_problems(window: MainWindow, report: LoadReport) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import traceback
@@ -26,6 +27,28 @@ def describe_failure(error: BaseException, doing: str) -> str:
     else:
         log.info("%s failed: %s", doing, error)
     return str(error) or type(error).__name__
+
+
+def cannot_write_message(error: OSError, folder: Path) -> str:
+    """What to tell someone whose data folder cannot be written (read-only, full, or a file
+    where a folder should be): the folder at fault and what to do, without a traceback.
+
+    ``folder`` is named unless the error names a path: then the nearest part of that path that
+    exists, which is the folder that refused (a read-only parent of a folder not yet made).
+    """
+    place = Path(error.filename) if isinstance(error.filename, str) else folder
+    while not place.exists() and place.parent != place:
+        place = place.parent
+    if isinstance(error, NotADirectoryError | FileExistsError) and place.is_file():
+        reason, remedy = "it is a file, not a folder", "Move the file elsewhere"
+    else:
+        reason = error.strerror or str(error) or type(error).__name__
+        remedy = f"Make the {'file' if place.is_file() else 'folder'} writable"
+    if error.errno == errno.ENOSPC:
+        remedy = "Free some space on that disk"
+    return (
+        f"Folio cannot write to {place}: {reason}. {remedy}, or set FOLIO_HOME to another folder."
+    )
 
 
 def show_error(parent: QWidget | None, message: str, title: str = "Folio") -> None:

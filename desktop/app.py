@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from desktop.core.logs import setup_logging
 from desktop.core.paths import app_paths
+from desktop.core.platform import missing_libraries_message, missing_window_libraries
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,6 +27,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(OSError):
         paths.ensure()
     setup_logging(paths.log_file)
+    # Qt would abort with a message naming one library (or only its platform plugin); this
+    # names every one missing and the package to install, and nothing is lost by stopping here.
+    missing = missing_window_libraries()
+    if missing:
+        message = missing_libraries_message(missing)
+        logging.getLogger(__name__).error("%s", message)
+        print(f"folio: error: {message}", file=sys.stderr)
+        return 1
     try:
         from desktop.ui.application import run_gui
     except ImportError:

@@ -28,3 +28,18 @@ def test_a_missing_library_is_named_with_its_package(monkeypatch: pytest.MonkeyP
     assert "sudo apt install libxcb-cursor0" in message
     # On Wayland the xcb plugin is not loaded, so its libraries are not needed.
     assert platform.missing_window_libraries({"WAYLAND_DISPLAY": "wayland-0"}) == {}
+
+
+def test_the_window_does_not_start_without_them_and_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
+    from desktop import app
+
+    monkeypatch.setenv("FOLIO_HOME", str(tmp_path))
+    monkeypatch.setattr(
+        app, "missing_window_libraries", lambda: {"libxcb-cursor.so.0": "libxcb-cursor0"}
+    )
+    assert app.main([]) == 1
+    err = capsys.readouterr().err
+    assert "sudo apt install libxcb-cursor0" in err
+    assert "Traceback" not in err

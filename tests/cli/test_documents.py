@@ -166,6 +166,20 @@ def test_index_exits_two_when_nothing_could_be_indexed(folio: Folio, tmp_path: P
     assert errors[-1] == "folio: error: nothing could be indexed"
 
 
+def test_a_nearly_empty_note_is_said_to_hold_no_text_not_to_look_scanned(
+    folio: Folio, tmp_path: Path
+) -> None:
+    note = tmp_path / "notes.txt"
+    note.write_text("The ferry leaves at noon.\n", encoding="utf-8")
+
+    code, _out, err = folio("index", note)
+
+    assert code == 2
+    (line, *_rest) = error_lines(err)
+    assert "notes.txt" in line and "almost no text" in line
+    assert "scanned" not in err
+
+
 def test_a_folder_of_only_broken_files_exits_two_naming_each(folio: Folio, tmp_path: Path) -> None:
     folder = tmp_path / "broken"
     folder.mkdir()

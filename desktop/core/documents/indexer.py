@@ -314,8 +314,7 @@ class IndexRun:
                 record = library.store.set_status(
                     document_id,
                     DocumentStatus.NEEDS_ATTENTION,
-                    f"“{document.record.name}” has no text layer (it looks scanned). Folio "
-                    "cannot read scanned pages yet (no OCR).",
+                    _too_little_text(document.record.name),
                     problem=Problem.NO_TEXT,
                 )
             else:
@@ -459,3 +458,17 @@ class _Rate:
             library_pages_extracted=self._extracted,
             pages_per_second=(last_done - first_done) / elapsed if elapsed > 0 else 0.0,
         )
+
+
+def _too_little_text(name: str) -> str:
+    """Why a document with (almost) no text is not searchable: a PDF without a text layer is a
+    scan; a text or Markdown file is simply (nearly) empty, and "scanned" would mislead."""
+    if name.lower().endswith(".pdf"):
+        return (
+            f"“{name}” has no text layer (it looks scanned). Folio cannot read scanned pages "
+            "yet (no OCR)."
+        )
+    return (
+        f"“{name}” holds almost no text (under {MIN_DOCUMENT_CHARS} characters), so there is "
+        "nothing in it to search."
+    )

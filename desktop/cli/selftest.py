@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from desktop import __version__
 from desktop.cli.errors import EXIT_FAILED
 from desktop.core.chat.evidence import attribute
 from desktop.core.chat.rag import evidence_source, ground_in_library, source_budget
+from desktop.core.documents.library import Library
 from desktop.core.documents.records import DocumentStatus
 from desktop.core.documents.sample_pdf import text_pdf
 from desktop.core.documents.session import LibrarySession
@@ -215,7 +215,7 @@ class SelfTest:
             f"({figures['loaded_at'] - figures['ready_at']:.1f} s after it took input)"
         )
 
-    def _library(self) -> Any:
+    def _library(self) -> Library:
         assert self.library is not None and self.library.library is not None
         return self.library.library
 

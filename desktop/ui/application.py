@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import errno
 import functools
 import logging
 import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QSettings, QTimer
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktop import APP_NAME, __version__
 from desktop.core.chat.store import ConversationStore
 from desktop.core.llm.engine import ChatEngine
+from desktop.core.locks import WINDOW, FolderBusyError, WriterLock
 from desktop.core.logs import setup_logging
 from desktop.core.paths import AppPaths, app_paths
 from desktop.core.resources import resource_path
@@ -46,12 +46,17 @@ def run_gui() -> int:
     log.info("Folio %s starting; data in %s", __version__, paths.data)
     install_excepthook(paths.log_file)
 
-    # Two windows on one data folder would purge each other's deleted chats (and their Undo)
-    # and mark each other's answers as interrupted.
-    lock_file = paths.data / "folio.lock"
-    instance_lock = QLockFile(str(lock_file))
-    if not instance_lock.tryLock(200):
-        return _not_locked(instance_lock.error(), lock_file)
+    # One writer per data folder: two windows would purge each other's deleted chats (and
+    # their Undo) and mark each other's answers as interrupted; a window beside "folio index"
+    # would index into the same vector store twice over.
+    instance_lock = WriterLock(paths.data, WINDOW)
+    try:
+        instance_lock.acquire()
+    except FolderBusyError as busy:
+        show_error(None, str(busy))
+        return 1
+    except OSError as error:
+        return _cannot_write(error, paths.data)
 
     report = load_settings(paths.settings_file)
     if report.problems:
@@ -62,7 +67,7 @@ def run_gui() -> int:
         try:
             save_settings(report.settings, paths.settings_file)
         except OSError as error:
-            instance_lock.unlock()
+            instance_lock.release()
             return _cannot_write(error, paths.config)
     try:
         store = ConversationStore(paths.conversations_db)
@@ -97,7 +102,7 @@ def run_gui() -> int:
         engine.close()
         store.close()
         QSettings().sync()
-        instance_lock.unlock()
+        instance_lock.release()
         log.info("Folio closed")
 
 
@@ -105,24 +110,6 @@ def _cannot_write(error: OSError, folder: Path) -> int:
     log.error("cannot write to the data folders: %s", error)
     show_error(None, cannot_write_message(error, folder))
     return 1
-
-
-def _not_locked(error: QLockFile.LockError, lock_file: Path) -> int:
-    if error == QLockFile.LockError.LockFailedError:
-        show_error(
-            None,
-            "Folio is already running. Switch to its window, or quit it before starting again.",
-        )
-        return 1
-    # Qt keeps the errno to itself: a permission error is one; anything else could not write
-    # the lock's few bytes, most often on a full disk.
-    failure: OSError
-    if error == QLockFile.LockError.PermissionError:
-        failure = PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(lock_file))
-    else:
-        reason = "its lock file could not be written (is the disk full?)"
-        failure = OSError(errno.EIO, reason, str(lock_file))
-    return _cannot_write(failure, lock_file.parent)
 
 
 def _show_settings_problems(window: MainWindow, report: LoadReport) -> None:

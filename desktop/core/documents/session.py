@@ -47,8 +47,10 @@ class Snapshot:
 
 
 class LibrarySession:
-    def __init__(self, folder: Path, cache: Path) -> None:
+    def __init__(self, folder: Path, cache: Path, *, writable: bool = True) -> None:
+        """``writable``: this process holds the data folder's writer lock (see ``Library``)."""
         self._folder = folder
+        self._writable = writable
         self._cache = cache
         self._settings = DocumentSettings()
         self._embedder: Embedder | None = None
@@ -82,7 +84,9 @@ class LibrarySession:
             kept = path.name
         embedder = _loaded_embedder(path)
         try:
-            library = Library(self._folder, embedder, rebuild_vectors=rebuild)
+            library = Library(
+                self._folder, embedder, rebuild_vectors=rebuild, writable=self._writable
+            )
         except BaseException:
             embedder.close()
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+log = logging.getLogger(__name__)
+
 COLLECTION = "chunks"
 HNSW_SEARCH_EF = 400
 
@@ -17,22 +20,51 @@ HNSW_SEARCH_EF = 400
 class VectorIndex:
     """A Chroma collection in cosine space; Folio computes the vectors itself."""
 
-    def __init__(self, folder: Path, embed_query: Callable[[str], npt.NDArray[np.float32]]):
+    def __init__(
+        self,
+        folder: Path,
+        embed_query: Callable[[str], npt.NDArray[np.float32]],
+        *,
+        writable: bool = True,
+    ):
+        """``writable`` False: only read (another process is the writer), and a store that
+        was never created reads as empty rather than being created."""
         # Chroma's telemetry is off in two ways: the environment (read at import) and Settings.
-        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        os.environ["ANONYMIZED_TELEMETRY"] = "False"
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        folder.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(
-            path=str(folder), settings=ChromaSettings(anonymized_telemetry=False)
-        )
+        self._writable = writable
         self._embed_query = embed_query
         # The last question's vector: relevance asks again for passages search did not return.
         self._last_query: tuple[str, npt.NDArray[np.float32]] | None = None
-        self._collection = self._open_collection()
+        self._collection: Any = None
+        if not writable and not (folder / "chroma.sqlite3").is_file():
+            return
+        if writable:
+            folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self._client = chromadb.PersistentClient(
+                path=str(folder),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+            )
+            self._collection = self._open_collection()
+        except Exception:
+            if writable:
+                raise
+            # Chroma writes as it opens; where it cannot (a read-only disk), passages are
+            # found by their words alone.
+            log.warning("the vector store in %s cannot be opened to read", folder, exc_info=True)
 
     def _open_collection(self) -> Any:
+        if not self._writable:
+            try:
+                return self._client.get_collection(
+                    COLLECTION,
+                    embedding_function=_folio_embedding_function(self._embed_query),
+                )
+            except Exception:  # not created yet: nothing was ever embedded
+                return None
         return self._client.get_or_create_collection(
             COLLECTION,
             embedding_function=_folio_embedding_function(self._embed_query),
@@ -64,6 +96,8 @@ class VectorIndex:
             self._collection.delete(ids=list(chunk_ids))
 
     def count(self) -> int:
+        if self._collection is None:
+            return 0
         return int(self._collection.count())
 
     def search(

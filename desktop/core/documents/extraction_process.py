@@ -13,16 +13,20 @@ The child reads one document at a time, in the order given, and sends back, per 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import logging.handlers
 import multiprocessing
+import os
 import queue
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import Any
 
+from desktop.core.children import die_with_parent, limit_memory
 from desktop.core.documents.chunking import OVERLAP_CHARS, TARGET_CHARS, Chunk, chunk_pages
 from desktop.core.documents.extract import ExtractionError, PageText, Problem, open_document
 
@@ -37,6 +41,8 @@ class ExtractJob:
     password: str | None = None
     target_chars: int = TARGET_CHARS
     overlap_chars: int = OVERLAP_CHARS
+    # Pages to read (None: all); 0 reads none, for the page count and title alone.
+    max_pages: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class PageDone:
 @dataclass(frozen=True)
 class Finished:
     document_id: str
+    # Pages read as empty because their content expands past the reading limits.
+    over_limit: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,10 +76,16 @@ class Failed:
 Message = Opened | PageDone | Finished | Failed
 
 
-class ExtractionWorker:
-    """One child process extracting the documents it is given, in order."""
+# The most address space the reader of one file may take: a damaged file that makes pypdf
+# balloon fails with a message instead of pushing the machine into swap.
+MEMORY_LIMIT_BYTES = 3 * 1024**3
 
-    def __init__(self) -> None:
+
+class ExtractionWorker:
+    """One child process extracting the documents it is given, in order. It dies with this
+    process, however this one ends, and is limited in memory."""
+
+    def __init__(self, memory_limit: int = MEMORY_LIMIT_BYTES) -> None:
         # "spawn": forking a process that runs Qt, llama.cpp and Chroma threads is unsafe.
         context = multiprocessing.get_context("spawn")
         self._jobs: Any = context.Queue()
@@ -80,7 +94,7 @@ class ExtractionWorker:
         self._running.set()
         self._process = context.Process(
             target=_serve,
-            args=(self._jobs, self._results, self._running),
+            args=(self._jobs, self._results, self._running, os.getpid(), memory_limit),
             name="folio-extract",
             daemon=True,
         )
@@ -110,6 +124,9 @@ class ExtractionWorker:
     def is_alive(self) -> bool:
         return self._started and not self._closed and self._process.is_alive()
 
+    def pid(self) -> int | None:
+        return self._process.pid if self._started and not self._closed else None
+
     def pause(self) -> None:
         self._running.clear()
 
@@ -137,8 +154,10 @@ class ExtractionWorker:
         self.close()
 
 
-def _serve(jobs: Any, results: Any, running: EventType) -> None:
+def _serve(jobs: Any, results: Any, running: EventType, parent_pid: int, memory_limit: int) -> None:
     """The child's loop: one document after another until told to stop."""
+    die_with_parent(parent_pid)
+    limit_memory(memory_limit)
     # Log records go to the parent, which writes them where its own go (the app's log file).
     root = logging.getLogger()
     root.handlers = [logging.handlers.QueueHandler(results)]
@@ -152,6 +171,16 @@ def _serve(jobs: Any, results: Any, running: EventType) -> None:
                 results.put(message)
         except ExtractionError as error:
             results.put(Failed(job.document_id, error.problem, str(error)))
+        except MemoryError:
+            log.warning("reading %s needed more memory than allowed", job.path)
+            results.put(
+                Failed(
+                    job.document_id,
+                    Problem.CORRUPT,
+                    f"“{job.path.name}” needs more memory to read than Folio allows for one "
+                    "file; it may be damaged. Open it in a PDF viewer and save a new copy.",
+                )
+            )
         except Exception as error:  # one odd file must never stop the others
             log.exception("extraction of %s failed", job.path)
             results.put(
@@ -171,7 +200,7 @@ def _extract(job: ExtractJob, running: EventType) -> Iterator[Message]:
         handed_over = 0
 
         def pages() -> Iterator[PageText]:
-            for page in opened.pages():
+            for page in itertools.islice(opened.pages(), job.max_pages):
                 running.wait()
                 seen.append(page)
                 yield page
@@ -198,4 +227,58 @@ def _extract(job: ExtractJob, running: EventType) -> Iterator[Message]:
             yield from hand_over(chunk.page_start - 1)
             chunks_by_page.setdefault(chunk.page_start, []).append(chunk)
         yield from hand_over(len(seen))
-        yield Finished(job.document_id)
+        yield Finished(job.document_id, tuple(opened.over_limit))
+
+
+@dataclass
+class Probed:
+    """What a look at a document's start found: its page count and title, the pages read
+    (``max_pages`` of its job), or why it could not be read."""
+
+    page_count: int = 0
+    title: str = ""
+    pages: list[PageText] = field(default_factory=list)
+    problem: str = ""
+
+
+# A look at a file's start (its page count, its first pages) that has heard nothing for this
+# long is given up: the file is read again, with its own bounds, when it is indexed.
+PROBE_STALL_SECONDS = 30.0
+
+
+def probe_documents(
+    jobs: Sequence[ExtractJob], stall_seconds: float = PROBE_STALL_SECONDS
+) -> dict[str, Probed]:
+    """What each job (``max_pages`` set) finds, read in the extraction process, by document
+    id. A file that stalls or kills the process is reported with its problem, and the files
+    after it are read by a new process."""
+    found: dict[str, Probed] = {}
+    remaining = list(jobs)
+    while remaining:
+        with ExtractionWorker() as worker:
+            for job in remaining:
+                worker.submit(job)
+            heard = time.monotonic()
+            while remaining:
+                message = worker.next_message(0.05)
+                if message is None:
+                    stalled = time.monotonic() - heard > stall_seconds
+                    if not stalled and worker.is_alive():
+                        continue
+                    culprit = remaining.pop(0)
+                    found[culprit.document_id] = Probed(
+                        problem="took too long to read" if stalled else "stopped the reader"
+                    )
+                    log.warning("looking into %s: %s", culprit.path, found[culprit.document_id])
+                    break  # a new process for the rest
+                heard = time.monotonic()
+                probed = found.setdefault(message.document_id, Probed())
+                if isinstance(message, Opened):
+                    probed.page_count, probed.title = message.page_count, message.title
+                elif isinstance(message, PageDone):
+                    probed.pages.append(message.page)
+                elif isinstance(message, Finished | Failed):
+                    if isinstance(message, Failed):
+                        probed.problem = message.message
+                    remaining = [job for job in remaining if job.document_id != message.document_id]
+    return found

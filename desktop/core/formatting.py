@@ -83,3 +83,46 @@ def parameters_text(count: int) -> str:
 def count_text(count: int, noun: str, plural: str = "") -> str:
     """“1 document”, “1,204 documents”."""
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
+# Characters that would move the cursor, end a line, or reorder what follows on a terminal:
+# controls (C0, DEL, C1) and the bidirectional overrides and isolates (U+202E shows a name
+# backwards, "fdp.exe" as "exe.pdf").
+_UNSAFE_ON_A_TERMINAL = frozenset(
+    [
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        0x061C,
+        0x200E,
+        0x200F,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+)
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to print on one line: unsafe characters written as escapes (``\\n``,
+    ``\\u202e``) and bytes that are not UTF-8 (lone surrogates) as ``\\xNN``."""
+    if all(ord(character) not in _UNSAFE_ON_A_TERMINAL for character in text):
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            pass
+    out: list[str] = []
+    for character in text:
+        code = ord(character)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF or code in _UNSAFE_ON_A_TERMINAL:
+            out.append(character.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(character)
+    return "".join(out)
+
+
+def path_text(path: object) -> str:
+    """A path as text that can be written out (JSON, a log): bytes of its name that are not
+    UTF-8 are written as ``\\xNN`` escapes instead of failing the write."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Self
 
+from desktop.core.documents.file_kinds import not_a_pdf_message
 from desktop.core.documents.titles import (
     HEADING_PAGES,
     Heading,
@@ -46,6 +47,9 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 # Readers accept a PDF whose header follows some junk (a mail gateway's banner, a BOM).
 PDF_HEADER_WINDOW = 1024
+# Where a PDF's end marker is looked for, and the largest file pypdf is left to mend without one.
+PDF_TAIL_WINDOW = 1024 * 1024
+PDF_RECOVERY_LIMIT = 64_000_000
 TEXT_PAGE_CHARS = 3000
 # Fewer visible characters than this on every page means a scan: page numbers and stray marks
 # from a scanner's text layer are not text worth indexing.
@@ -110,6 +114,9 @@ class OpenedDocument:
         self._read_heading = read_heading
         self._release = release
         self._closed = False
+        # Pages whose content would expand past pypdf's limits (a decompression bomb): read
+        # as empty, and said so, rather than taken for scanned pages.
+        self.over_limit: list[int] = []
 
     @property
     def page_count(self) -> int:
@@ -243,7 +250,14 @@ def _collapse_repeated_letters(match: re.Match[str]) -> str:
 def _open_pdf(path: Path, handle: BinaryIO, password: str | None) -> OpenedDocument:
     header = handle.read(PDF_HEADER_WINDOW)
     if b"%PDF-" not in header:
-        raise ExtractionError(Problem.NOT_A_DOCUMENT, _not_a_pdf_message(path, header))
+        raise ExtractionError(Problem.NOT_A_DOCUMENT, not_a_pdf_message(path, header))
+    if _looks_unfinished(handle, _file_size(path, handle)):
+        raise ExtractionError(
+            Problem.CORRUPT,
+            f"“{path.name}” stops before its end (its last part is empty or it lacks the "
+            "marker a complete PDF ends with): it looks like an unfinished download or copy. "
+            "Get a complete copy and add it again.",
+        )
     handle.seek(0)
     from pypdf import PdfReader
     from pypdf.errors import DependencyError
@@ -277,15 +291,31 @@ def _open_pdf(path: Path, handle: BinaryIO, password: str | None) -> OpenedDocum
             f"“{path.name}” has no pages. Check that it is the document you meant to add.",
         )
     headings: dict[int, Heading | None] = {}
-    return OpenedDocument(
+    over_limit: list[int] = []
+    opened = OpenedDocument(
         path=path,
         kind="pdf",
         title=title or title_from_file_name(path),
         labels=labels,
-        read_page=lambda index: _read_pdf_page(reader, path, index, headings),
+        read_page=lambda index: _read_pdf_page(reader, path, index, headings, over_limit),
         release=handle.close,
         read_heading=lambda index: headings.pop(index, None),
     )
+    opened.over_limit = over_limit
+    return opened
+
+
+def _looks_unfinished(handle: BinaryIO, size: int) -> bool:
+    """A PDF ends with ``%%EOF``. pypdf looks for it backwards through the whole file, which
+    for a preallocated download (a header, then zeros) cost 4.3 GB for 2 GiB: a tail of zeros,
+    or a large file with no marker near its end, is refused before that. A small file without
+    the marker is left to pypdf, which often recovers one cut short."""
+    tail = min(size, PDF_TAIL_WINDOW)
+    handle.seek(size - tail)
+    ending = handle.read(tail)
+    if b"%%EOF" in ending:
+        return False
+    return not ending.strip(b"\x00") or size > PDF_RECOVERY_LIMIT
 
 
 def _unlock(reader: PdfReader, path: Path, password: str | None) -> None:
@@ -354,10 +384,17 @@ def _pdf_title(reader: PdfReader) -> str | None:
 
 
 def _read_pdf_page(
-    reader: PdfReader, path: Path, index: int, headings: dict[int, Heading | None]
+    reader: PdfReader,
+    path: Path,
+    index: int,
+    headings: dict[int, Heading | None],
+    over_limit: list[int],
 ) -> str:
     """The page's text; on the first pages, its heading goes into ``headings`` too (found in
-    the same pass, from the size each line is printed in)."""
+    the same pass, from the size each line is printed in). A page past pypdf's limits is
+    counted in ``over_limit``."""
+    from pypdf.errors import LimitReachedError
+
     try:
         with _quiet_pypdf():
             page = reader.pages[index]
@@ -365,42 +402,15 @@ def _read_pdf_page(
                 raw, headings[index] = text_and_heading(page, clean_page_text)
             else:
                 raw = page.extract_text()
+    except LimitReachedError:
+        log.warning("page %d of %s expands past the reading limits", index + 1, path)
+        over_limit.append(index + 1)
+        return ""
     except Exception:
         # One bad page (a broken font, an odd content stream) must not lose the whole book.
         log.warning("could not extract page %d of %s", index + 1, path, exc_info=True)
         return ""
     return clean_page_text(raw)
-
-
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
-    (b"PK\x03\x04", "a ZIP archive (Word and PowerPoint files are ZIP archives too)"),
-    (b"\xd0\xcf\x11\xe0", "an old-style Microsoft Office file"),
-    (b"{\\rtf", "an RTF document"),
-)
-
-
-def _not_a_pdf_message(path: Path, header: bytes) -> str:
-    start = header.lstrip().lower()
-    if start.startswith((b"<!doctype html", b"<html")):
-        return (
-            f"“{path.name}” isn't a PDF but a web page saved with a .pdf name, which usually "
-            "means the download failed. Download the document again."
-        )
-    for signature, description in _SIGNATURES:
-        if header.startswith(signature):
-            return (
-                f"“{path.name}” isn't a PDF: it is {description} with a .pdf name. Open it in "
-                "the app it came from and export it as a PDF."
-            )
-    return (
-        f"“{path.name}” isn't a PDF, although its name ends in .pdf. It may be damaged or "
-        "another kind of file; open it in the app it came from and export it as a PDF."
-    )
 
 
 class _PypdfQuiet:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from desktop.core import faults
 from desktop.core.documents.chunking import Chunk
 from desktop.core.documents.extract import PageText, Problem
 from desktop.core.documents.extraction_process import (
@@ -84,6 +85,7 @@ class _InFlight:
     chunks: int = 0
     extraction_done: bool = False
     pending: list[Chunk] = field(default_factory=list)
+    over_limit: tuple[int, ...] = ()
     # The first pages, until the document's heading is known from them.
     first_pages: list[PageText] = field(default_factory=list)
     heading_known: bool = False
@@ -100,6 +102,10 @@ class IndexRun:
 
     POLL_SECONDS = 0.05
     MAX_MESSAGES_PER_DRAIN = 400
+    # One page that keeps the reader busy this long is a file that never ends (a page tree
+    # that loops, a stream that expands without end): the reader is stopped, the file fails
+    # with why, and a new reader goes on with the others.
+    STALL_SECONDS = 60.0
 
     def __init__(
         self,
@@ -119,6 +125,7 @@ class IndexRun:
         self._attempted: set[str] = set()
         self._finished: list[DocumentRecord] = []
         self._worker = ExtractionWorker()
+        self._heard = time.monotonic()
         self._embedder_threads = 0
         self._helpers: list[Embedder] = []
         self._helper_failed = False
@@ -177,6 +184,7 @@ class IndexRun:
             self._worker.pause()
             self._control.wait_while_paused()
             self._worker.resume()
+            self._heard = time.monotonic()  # a pause is no stall
 
     def _batch_ready(self) -> bool:
         waiting = sum(len(d.pending) for d in self._order.values())
@@ -189,6 +197,7 @@ class IndexRun:
             if message is None:
                 return
             timeout = 0.0
+            self._heard = time.monotonic()
             self._receive(message)
 
     def _receive(self, message: Message) -> None:
@@ -214,6 +223,7 @@ class IndexRun:
         elif isinstance(message, PageDone):
             # Searchable by keyword at once; vectors follow.
             library.keywords.add(message.chunks)
+            faults.kill_point(faults.KEYWORDS_WRITTEN)
             document.extracted += 1
             document.characters += sum(len(chunk.text) for chunk in message.chunks)
             document.chunks += len(message.chunks)
@@ -225,6 +235,7 @@ class IndexRun:
                     self._find_heading(document)
         elif isinstance(message, Finished):
             document.extraction_done = True
+            document.over_limit = message.over_limit
             if not document.heading_known:
                 self._find_heading(document)
             embedding = library.store.update(message.document_id, status=DocumentStatus.EMBEDDING)
@@ -309,7 +320,16 @@ class IndexRun:
                 continue
             del self._order[document.record.id]
             document_id = document.record.id
-            if document.characters < MIN_DOCUMENT_CHARS:
+            faults.kill_point(faults.DOCUMENT_FINISHING)
+            if document.characters < MIN_DOCUMENT_CHARS and document.over_limit:
+                library.discard_chunks(document_id)
+                record = library.store.set_status(
+                    document_id,
+                    DocumentStatus.FAILED,
+                    _over_limit(document.record.name, document.over_limit),
+                    problem=Problem.CORRUPT,
+                )
+            elif document.characters < MIN_DOCUMENT_CHARS:
                 library.discard_chunks(document_id)
                 record = library.store.set_status(
                     document_id,
@@ -321,6 +341,9 @@ class IndexRun:
                 record = library.store.set_status(
                     document_id,
                     DocumentStatus.READY,
+                    _over_limit(document.record.name, document.over_limit)
+                    if document.over_limit
+                    else "",
                     chunks=document.chunks,
                     indexed_at=time.time(),
                 )
@@ -330,24 +353,34 @@ class IndexRun:
         """The extraction process died (out of memory, killed): the document it was reading
         fails, the others are read by a new process."""
         unfinished = [d for d in self._order.values() if not d.extraction_done]
-        if not unfinished or self._worker.is_alive():
+        stalled = time.monotonic() - self._heard > self.STALL_SECONDS
+        if not unfinished or (self._worker.is_alive() and not stalled):
             return
-        self._drain(0.0)  # what it sent before dying
+        self._drain(0.0)  # what it sent before it died or stalled
         unfinished = [d for d in self._order.values() if not d.extraction_done]
-        if not unfinished:
+        if not unfinished or (self._worker.is_alive() and self._heard > time.monotonic() - 1):
             return
         self._worker.close()
         self._worker = ExtractionWorker()
+        self._heard = time.monotonic()
         culprit, *others = unfinished
         del self._order[culprit.record.id]
         self._library.discard_chunks(culprit.record.id)
+        if stalled:
+            log.warning("reading %s stalled; its reader was stopped", culprit.record.path)
+            reason = (
+                f"Folio stopped reading “{culprit.record.name}”: one of its pages took over "
+                f"{self.STALL_SECONDS:.0f} s. The file may be damaged; open it in a PDF viewer "
+                "and save a new copy."
+            )
+        else:
+            reason = (
+                f"Folio's reader stopped while reading “{culprit.record.name}”; the "
+                "file may be too large or damaged."
+            )
         self._keep(
             self._library.store.set_status(
-                culprit.record.id,
-                DocumentStatus.FAILED,
-                f"Folio's reader stopped while reading “{culprit.record.name}”; the "
-                "file may be too large or damaged.",
-                problem=Problem.CORRUPT,
+                culprit.record.id, DocumentStatus.FAILED, reason, problem=Problem.CORRUPT
             )
         )
         for document in others:
@@ -471,4 +504,15 @@ def _too_little_text(name: str) -> str:
     return (
         f"“{name}” holds almost no text (under {MIN_DOCUMENT_CHARS} characters), so there is "
         "nothing in it to search."
+    )
+
+
+def _over_limit(name: str, pages: tuple[int, ...]) -> str:
+    """Pages whose content expands past the reading limits: a damaged file, or one built to
+    exhaust memory (a decompression bomb), never a scan."""
+    shown = ", ".join(str(page) for page in pages[:5]) + (", …" if len(pages) > 5 else "")
+    return (
+        f"Folio did not read page{'s' if len(pages) > 1 else ''} {shown} of “{name}”: "
+        f"{'their' if len(pages) > 1 else 'its'} content expands to far more data than a page "
+        "holds, so the file is damaged or made to exhaust memory."
     )

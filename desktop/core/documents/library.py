@@ -10,18 +10,21 @@ are keyword-searchable as soon as the page is extracted; vectors follow (``index
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from desktop.core import faults
 from desktop.core.documents.chunking import OVERLAP_CHARS, TARGET_CHARS, Chunk
-from desktop.core.documents.extract import SUPPORTED_SUFFIXES, ExtractionError, open_document
+from desktop.core.documents.extract import SUPPORTED_SUFFIXES
+from desktop.core.documents.extraction_process import ExtractJob, probe_documents
+from desktop.core.documents.file_checks import printable_name, refusal
 from desktop.core.documents.indexer import IndexRun
 from desktop.core.documents.keyword_index import KeywordIndex
 from desktop.core.documents.records import (
@@ -39,6 +42,7 @@ from desktop.core.documents.store import DocumentStore
 from desktop.core.documents.titles import HEADING_PAGES, first_heading
 from desktop.core.documents.vector_index import VectorIndex
 from desktop.core.embedding.embedder import Embedder
+from desktop.core.errors import EngineError
 from desktop.core.settings.schema import DocumentSettings
 
 log = logging.getLogger(__name__)
@@ -87,23 +91,70 @@ def embedder_for(folder: Path, wanted: Path) -> tuple[Path, bool]:
     return wanted, True
 
 
+class LibraryNotFoundError(EngineError):
+    """A library opened only to read has never been written: there is nothing in it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The library is empty: add documents with “folio index PATH” or in the window."
+        )
+
+
+def tidy_library(folder: Path) -> None:
+    """Bring a library's file up to this version's layout, and queue again what a run that
+    ended part-way was indexing. Only for a process that holds the data folder's writer lock
+    but does not open the library to write (a search run while nobody indexes): then nothing
+    else writes, and a library opened only to read after it finds its tables as it expects."""
+    database = folder / DATABASE
+    if not database.is_file():
+        return
+    connection = sqlite3.connect(database)
+    try:
+        store = DocumentStore(connection, threading.RLock())
+        KeywordIndex(connection)
+        store.requeue_interrupted()
+    finally:
+        connection.close()
+
+
 class Library:
-    def __init__(self, folder: Path, embedder: Embedder, rebuild_vectors: bool = False) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(folder / DATABASE, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._lock = threading.RLock()
-        self._embedder = embedder
-        self._passwords: dict[str, str] = {}
-        self.store = DocumentStore(self._conn, self._lock)
-        self.keywords = KeywordIndex(self._conn)
-        self.vectors = VectorIndex(folder / "vectors", self._embed_query)
-        self.hybrid = HybridSearch(self.keywords, self.vectors)
-        self.chunk_chars = TARGET_CHARS
-        self.overlap_chars = OVERLAP_CHARS
-        self.store.requeue_interrupted()
+    def __init__(
+        self,
+        folder: Path,
+        embedder: Embedder,
+        rebuild_vectors: bool = False,
+        *,
+        writable: bool = True,
+    ) -> None:
+        """``writable``: this process holds the data folder's writer lock. A library opened
+        only to read (a search beside an indexer in another process) changes nothing: its
+        connection refuses writes, interrupted documents stay as the writer left them, and
+        the vector store is only read."""
+        self.writable = writable
+        database = folder / DATABASE
+        if writable:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not database.is_file():
+            raise LibraryNotFoundError()
+        self._conn = _connect(database, writable)
         try:
+            if writable:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+            else:
+                self._conn.execute("PRAGMA query_only=ON")
+            self._lock = threading.RLock()
+            self._embedder = embedder
+            self._passwords: dict[str, str] = {}
+            self._headings_read: dict[str, str] = {}
+            self.store = DocumentStore(self._conn, self._lock)
+            self.keywords = KeywordIndex(self._conn)
+            self.vectors = VectorIndex(folder / "vectors", self._embed_query, writable=writable)
+            self.hybrid = HybridSearch(self.keywords, self.vectors)
+            self.chunk_chars = TARGET_CHARS
+            self.overlap_chars = OVERLAP_CHARS
+            if writable:
+                self.store.requeue_interrupted()
             self.embedder_changed = self._follow_embedder(rebuild_vectors)
         except BaseException:
             self._conn.close()
@@ -136,7 +187,14 @@ class Library:
     # -- documents ------------------------------------------------------------------------------
 
     def documents(self) -> list[DocumentRecord]:
-        return self.store.all()
+        documents = self.store.all()
+        if self._headings_read:
+            # Headings read by a library opened only to read, kept for this session.
+            documents = [
+                replace(d, heading=self._headings_read[d.id]) if d.id in self._headings_read else d
+                for d in documents
+            ]
+        return documents
 
     def snapshot(self) -> tuple[int, list[DocumentRecord]]:
         """Every document, with a number that grows with every change to them."""
@@ -149,6 +207,12 @@ class Library:
         """Register files (folders are walked) for indexing; nothing is extracted yet."""
         results: list[AddResult] = []
         for path, in_folder in _expand(paths):
+            if in_folder and path.suffix.lower() in SUPPORTED_SUFFIXES:
+                refused = refusal(path)
+                if refused is not None:
+                    # Named, with why, never dropped in silence: a link to nothing, a pipe.
+                    results.append(AddResult(path, None, AddOutcome.SKIPPED, refused))
+                    continue
             if in_folder and path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 # Reported, not registered: a folder of documents often holds images and the like.
                 results.append(
@@ -156,12 +220,13 @@ class Library:
                         path,
                         None,
                         AddOutcome.SKIPPED,
-                        f"“{path.name}” is not a PDF, .txt or .md file.",
+                        f"“{printable_name(path)}” is not a PDF, .txt or .md file.",
                     )
                 )
                 continue
             results.append(self._add_file(path))
-        return results
+        self._read_page_counts([r.document for r in results if r.outcome in _NEW and r.document])
+        return [self._refreshed(result) for result in results]
 
     def remove(self, document_id: str) -> None:
         with self._lock:
@@ -220,31 +285,34 @@ class Library:
         """Read the headings of up to ``limit`` documents ``without_heading``, without indexing
         them again. True while more are left.
 
-        Only their first pages are read, in this process, as adding a file opens it here to
-        count its pages: a few pages each, where indexing would read them all again."""
-        documents = self.without_heading()
-        for document in documents[:limit]:
-            self.store.update(document.id, heading=self._heading_of(document))
+        Only their first pages are read, in the extraction process (bounded in time and
+        memory): a few pages each, where indexing would read them all again. A library opened
+        only to read keeps them in memory for this session, and writes nothing."""
+        documents = [d for d in self.without_heading() if d.id not in self._headings_read]
+        batch = documents[:limit]
+        readable = [
+            document
+            for document in batch
+            # A text's title is its first Markdown heading, read when it was added; a file of
+            # another size holds another content now, whose heading would not be this one's.
+            if document.path.suffix.lower() == ".pdf" and _has_size(document.path, document.size)
+        ]
+        probed = probe_documents(
+            [
+                ExtractJob(
+                    d.id, d.path, d.display_name, self.password_for(d.id), max_pages=HEADING_PAGES
+                )
+                for d in readable
+            ]
+        )
+        for document in batch:
+            found = probed.get(document.id)
+            heading = first_heading(found.pages) if found is not None and not found.problem else ""
+            if self.writable:
+                self.store.update(document.id, heading=heading)
+            else:
+                self._headings_read[document.id] = heading
         return len(documents) > limit
-
-    def _heading_of(self, document: DocumentRecord) -> str:
-        """The heading of its first pages; "" when it has none or they cannot be read now
-        (a file gone or changed goes on being called by its title or file name)."""
-        if document.path.suffix.lower() != ".pdf":
-            return ""  # a text's title is its first Markdown heading, read when it was added
-        try:
-            if document.path.stat().st_size != document.size:
-                return ""  # another content at its path now: its heading would not be this one's
-            with open_document(document.path, password=self.password_for(document.id)) as opened:
-                pages = list(itertools.islice(opened.pages(), HEADING_PAGES))
-        except (ExtractionError, OSError) as error:
-            log.info("no heading read from %s: %s", document.path, error)
-            return ""
-        except Exception:
-            # A file read here is the file's problem, never the library's.
-            log.warning("no heading read from %s", document.path, exc_info=True)
-            return ""
-        return first_heading(pages)
 
     def embed_chunks(self, chunks: Sequence[Chunk], helpers: Sequence[Embedder] = ()) -> None:
         """Embed and store ``chunks``, shared out between the embedder and ``helpers`` (more
@@ -267,6 +335,7 @@ class Library:
                 return
             ids = [chunks[index].id for index in kept]
             self.vectors.add(ids, [chunks[index].document_id for index in kept], vectors[kept])
+            faults.kill_point(faults.VECTORS_WRITTEN)
             self.keywords.mark_embedded(ids)
 
     def discard_chunks(self, document_id: str) -> None:
@@ -306,8 +375,11 @@ class Library:
                 path,
                 None,
                 AddOutcome.FAILED,
-                f"“{path.name}” is not a document Folio can read (PDF, .txt or .md).",
+                f"“{printable_name(path)}” is not a document Folio can read (PDF, .txt or .md).",
             )
+        refused = refusal(path)
+        if refused is not None:
+            return AddResult(path, None, AddOutcome.FAILED, refused)
         try:
             digest, size = _sha256(path)
         except OSError as error:
@@ -315,7 +387,7 @@ class Library:
                 path,
                 None,
                 AddOutcome.FAILED,
-                f"“{path.name}” could not be read: {error.strerror or error}.",
+                f"“{printable_name(path)}” could not be read: {error.strerror or error}.",
             )
         existing = self.store.get(digest)
         if existing is not None:
@@ -328,17 +400,25 @@ class Library:
                 # The file at this path changed: its old chunks go, the new content is queued.
                 self.remove(replaced)
             self.store.insert(digest, path, size)
-        record = self._read_page_count(digest, path)
+        record = self.store.get(digest)
         return AddResult(path, record, AddOutcome.CHANGED if replaced else AddOutcome.ADDED)
 
-    def _read_page_count(self, document_id: str, path: Path) -> DocumentRecord | None:
-        """Page count and title up front (opening reads no page), so that progress and time
-        left cover the whole library from the start; problems are reported by indexing."""
-        try:
-            with open_document(path) as opened:
-                return self.store.update(document_id, pages=opened.page_count, title=opened.title)
-        except ExtractionError:
-            return self.store.get(document_id)
+    def _read_page_counts(self, documents: Sequence[DocumentRecord]) -> None:
+        """Page counts and titles up front, so that progress and time left cover the whole
+        library from the start. Read in the extraction process, bounded in time and memory
+        (a damaged file can make pypdf read all of it); problems are reported by indexing."""
+        probed = probe_documents(
+            [ExtractJob(d.id, d.path, d.display_name, max_pages=0) for d in documents]
+        )
+        for document_id, found in probed.items():
+            if found.page_count:
+                self.store.update(document_id, pages=found.page_count, title=found.title)
+
+    def _refreshed(self, result: AddResult) -> AddResult:
+        if result.outcome not in _NEW or result.document is None:
+            return result
+        record = self.store.get(result.document.id) or result.document
+        return AddResult(result.path, record, result.outcome, result.message)
 
     def _follow_embedder(self, rebuild: bool) -> bool:
         """Vectors from another embedding model cannot be compared with this one's. When the
@@ -356,6 +436,14 @@ class Library:
             # The same file written anew (a starter model converted again) has nothing older
             # to go back to.
             same_file = self.store.meta("embedder_path") == str(info.path.resolve())
+            if not self.writable:
+                if changed and not same_file:
+                    raise EmbedderMismatchError(
+                        "This library was indexed with another embedding model "
+                        f"({str(recorded_identity).split('|')[0]}); index it again first "
+                        "(“folio index” or the window) to search it with this one."
+                    )
+                return False
             if changed and not (rebuild or same_file):
                 raise EmbedderMismatchError(
                     "This library was indexed with another embedding model "
@@ -398,6 +486,9 @@ class Library:
         return not document.needs_password or self.password_for(document.id) is not None
 
 
+_NEW = (AddOutcome.ADDED, AddOutcome.CHANGED)
+
+
 def _balanced_parts(texts: list[str], count: int) -> list[list[str]]:
     """``texts`` cut, in order, into ``count`` runs of about equal length: the embedders
     working on them in parallel finish at about the same time (the batch waits for the last)."""
@@ -412,16 +503,42 @@ def _balanced_parts(texts: list[str], count: int) -> list[list[str]]:
 
 
 def _expand(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
-    """Files to add, each with whether it was found by walking a folder."""
+    """Files to add, each with whether it was found by walking a folder. Everything in a
+    folder but its folders and hidden files is passed on, links to nothing and pipes too, to
+    be reported with why they were not added; links to folders are not followed (a loop of
+    them would never end)."""
     for path in paths:
         path = Path(path).expanduser()
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden:
-                    yield child.resolve(), True
+                if hidden or (child.is_dir() and not child.is_symlink()):
+                    continue
+                yield (child.resolve() if child.is_file() else child), True
         else:
             yield (path.resolve() if path.exists() else path), False
+
+
+def _connect(database: Path, writable: bool) -> sqlite3.Connection:
+    connection = sqlite3.connect(database, check_same_thread=False)
+    if writable:
+        return connection
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return connection
+    except sqlite3.OperationalError:
+        connection.close()
+    # A folder that cannot be written (a read-only disk) leaves SQLite no room for the files
+    # a reader of a WAL database shares with writers; nobody can write there, so the file is
+    # read as it lies.
+    return sqlite3.connect(f"{database.as_uri()}?immutable=1", uri=True, check_same_thread=False)
+
+
+def _has_size(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False
 
 
 def _sha256(path: Path) -> tuple[str, int]:

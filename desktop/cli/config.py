@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import Any
 
-from desktop.cli.errors import UsageError
+from desktop.cli.errors import CommandError, UsageError
 from desktop.cli.options import warn_about
 from desktop.core.paths import AppPaths
 from desktop.core.settings.schema import (
@@ -20,7 +20,7 @@ from desktop.core.settings.schema import (
     SettingError,
     Settings,
 )
-from desktop.core.settings.store import load_settings, save_settings
+from desktop.core.settings.store import load_settings, update_settings
 
 
 def run(args: argparse.Namespace, paths: AppPaths) -> int:
@@ -30,16 +30,29 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         return _show(report.settings, args.json)
     if args.config_command == "set":
         values = _parse_assignments(args.assignments)
+
+        def change(current: Settings) -> Settings:
+            updated = current.with_values(values)
+            # A model file is checked as the settings dialog checks it, before it is saved,
+            # so the window never starts on a file that cannot serve.
+            problems = updated.file_problems(list(values))
+            if problems:
+                raise UsageError(str(problems[0]))
+            return updated
+
         try:
-            settings = report.settings.with_values(values)
+            # Read, changed and written under the settings file's lock: a window or another
+            # "config set" saving meanwhile keeps its change.
+            settings = update_settings(paths.settings_file, change)
         except SettingError as error:
             raise UsageError(str(error)) from None
-        # A model file is checked as the settings dialog checks it, before it is saved, so
-        # the window never starts on a file that cannot serve.
-        problems = settings.file_problems(list(values))
-        if problems:
-            raise UsageError(str(problems[0]))
-        save_settings(settings, paths.settings_file)
+        except TimeoutError as error:
+            raise CommandError(str(error)) from None
+        except OSError as error:
+            raise CommandError(
+                f"the settings could not be saved to {paths.settings_file}: "
+                f"{error.strerror or error}"
+            ) from None
         for key in values:
             print(f"{key} = {_shown(SPECS[key], settings.value(key))}")
         return 0

@@ -9,7 +9,9 @@ from pathlib import Path
 _FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
 
 
-def setup_logging(log_file: Path, level: int = logging.INFO) -> OSError | None:
+def setup_logging(
+    log_file: Path, level: int = logging.INFO, *, fall_back_to_stderr: bool = True
+) -> OSError | None:
     """Send all records to ``log_file`` (1 MB x 5 files); safe to call more than once.
 
     A log file that cannot be opened (a read-only folder, a full disk) must not stop the app
@@ -30,7 +32,8 @@ def setup_logging(log_file: Path, level: int = logging.INFO) -> OSError | None:
         )
     except OSError as error:
         failure = error
-        sink = logging.StreamHandler()
+        # The command line says what went wrong in its own words; its stderr is not a log.
+        sink = logging.StreamHandler() if fall_back_to_stderr else logging.NullHandler()
     sink.setFormatter(logging.Formatter(_FORMAT))
     sink._folio = True  # type: ignore[union-attr]
     root.addHandler(sink)

@@ -25,7 +25,7 @@ from desktop.core.settings.schema import (
     Settings,
     specs_of,
 )
-from desktop.core.settings.store import save_settings
+from desktop.core.settings.store import update_settings
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,9 @@ class SettingsSession(QObject):
         """``confirm_embedder_switch`` asks the user, with the settings about to be used."""
         super().__init__(parent)
         self._settings = settings
+        # What this window last wrote (or read): only what changed since goes into the file,
+        # so a change made meanwhile by "folio config set" is kept.
+        self._written = settings
         self._file = settings_file
         self._confirm_embedder_switch = confirm_embedder_switch
         # The model settings before a reload, put back if the model does not load.
@@ -143,8 +146,22 @@ class SettingsSession(QObject):
         self.changed.emit(self._settings, [key])
 
     def _save(self) -> None:
+        mine = {
+            key: self._settings.value(key) for key in self._settings.changed_keys(self._written)
+        }
         try:
-            save_settings(self._settings, self._file)
-        except OSError as exc:
+            update_settings(self._file, lambda current: _merged(current, mine, self._settings))
+        except (OSError, TimeoutError) as exc:
             log.exception("could not save settings")
             self.save_failed.emit(f"Settings could not be saved: {exc}")
+            return
+        self._written = self._settings
+
+
+def _merged(current: Settings, mine: dict[str, object], fallback: Settings) -> Settings:
+    """The file's settings with this window's changes; the window's own settings when the two
+    do not go together (a rule between fields broken by the mix)."""
+    try:
+        return current.with_values(mine)
+    except SettingError:
+        return fallback

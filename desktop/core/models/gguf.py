@@ -8,6 +8,7 @@ carries its own chat template.
 
 from __future__ import annotations
 
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,12 +128,16 @@ class GGUFInfo:
 
 
 _SKIP_BLOCK = 1 << 20
+_MAX_STRING = 64 * 1024 * 1024
+# Real models nest arrays at most two deep; a deeper nesting is a damaged (or hostile) header.
+_MAX_ARRAY_DEPTH = 8
 
 
 class _Reader:
-    def __init__(self, stream: BinaryIO, path: Path) -> None:
+    def __init__(self, stream: BinaryIO, path: Path, size: int) -> None:
         self._stream = stream
         self._path = path
+        self._size = size
 
     def read(self, size: int) -> bytes:
         data = self._stream.read(size)
@@ -164,7 +169,19 @@ class _Reader:
 
     def skip_string(self) -> None:
         length = self.u64()
-        self._stream.seek(length, 1)
+        if length > _MAX_STRING:
+            raise self._corrupt(f"a string of {length} bytes")
+        self.skip(length)
+
+    def skip(self, size: int) -> None:
+        """Move past ``size`` bytes, which must lie within the file (a corrupt length field of
+        2^64 - 1 would otherwise fail deep in ``seek``)."""
+        if self._stream.tell() + size > self._size:
+            self.read(self._size + 1)  # raises the truncated-file error
+        self._stream.seek(size, 1)
+
+    def _corrupt(self, what: str) -> GGUFError:
+        return GGUFError(f"“{self._path.name}” has a corrupt header ({what}).")
 
     def value(self, value_type: int) -> MetadataValue:
         if value_type == _STRING:
@@ -180,14 +197,16 @@ class _Reader:
             f"“{self._path.name}” has a corrupt header (unknown value type {value_type})."
         )
 
-    def skip_array(self, item_type: int, length: int) -> None:
+    def skip_array(self, item_type: int, length: int, depth: int = 0) -> None:
+        if depth > _MAX_ARRAY_DEPTH:
+            raise self._corrupt(f"arrays nested over {_MAX_ARRAY_DEPTH} deep")
         if item_type == _STRING:
             self._skip_strings(length)
         elif item_type == _ARRAY:
             for _ in range(length):
-                self.skip_array(self.u32(), self.u64())
+                self.skip_array(self.u32(), self.u64(), depth + 1)
         elif item_type in _SCALAR_FORMATS:
-            self._stream.seek(struct.calcsize(_SCALAR_FORMATS[item_type]) * length, 1)
+            self.skip(struct.calcsize(_SCALAR_FORMATS[item_type]) * length)
         else:
             raise GGUFError(f"“{self._path.name}” has a corrupt header (unknown array type).")
 
@@ -229,9 +248,12 @@ def read_gguf_info(path: Path | str) -> GGUFInfo:
     if path.is_dir():
         raise GGUFError(f"{path} is a folder, not a model file.")
     try:
-        file_size = path.stat().st_size
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise GGUFError(f"“{path.name}” is not a regular file (a pipe, socket or device).")
+        file_size = status.st_size
         with path.open("rb") as stream:
-            return _parse(_Reader(stream, path), path, file_size)
+            return _parse(_Reader(stream, path, file_size), path, file_size)
     except PermissionError as exc:
         raise GGUFError(f"Folio may not read “{path.name}” (permission denied).") from exc
     except OSError as exc:

@@ -503,6 +503,10 @@ def file_problem(spec: FieldSpec, value: object) -> str | None:
     return None
 
 
+# Past this an integer cannot become a float (``OverflowError``), and no setting comes near it.
+_LARGEST_NUMBER = 2**53
+
+
 def coerce(spec: FieldSpec, raw: Any) -> Any:
     """Turn ``raw`` (from TOML, the CLI or a widget) into the field's type, or explain why not."""
     title = spec.title
@@ -523,6 +527,8 @@ def coerce(spec: FieldSpec, raw: Any) -> Any:
     number: float
     if isinstance(raw, bool):
         raise SettingError(spec.key, f"{title} must be a number.")
+    if isinstance(raw, int) and abs(raw) > _LARGEST_NUMBER:
+        raise SettingError(spec.key, f"{title} is far too large a number.")
     if isinstance(raw, int | float):
         number = raw
     elif isinstance(raw, str):

@@ -6,14 +6,22 @@ and the caller is told which. Files are replaced atomically, so a crash never le
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import logging
+import os
 import shutil
+import stat
+import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from desktop.core import faults
+from desktop.core.locks import file_lock
 from desktop.core.settings.schema import (
     GROUPS,
     SCHEMA,
@@ -35,19 +43,28 @@ class LoadReport:
     backup: Path | None = None
 
 
+# Far more than every setting with long paths and prompts; a larger file is not Folio's.
+MAX_SETTINGS_BYTES = 1_000_000
+
+
 def load_settings(path: Path) -> LoadReport:
-    if not path.exists():
+    try:
+        status = path.stat()
+    except FileNotFoundError:
         return LoadReport(Settings())
+    except OSError as exc:
+        return _unusable(path, f"it could not be read ({exc.strerror or exc})", backup=False)
+    if not stat.S_ISREG(status.st_mode):
+        # Never opened: a pipe would block every command, a folder cannot be read.
+        kind = "a folder" if stat.S_ISDIR(status.st_mode) else "not a regular file"
+        return _unusable(path, f"it is {kind}; move it away so Folio can write one", backup=False)
+    if status.st_size > MAX_SETTINGS_BYTES:
+        return _unusable(path, f"it is far too large ({status.st_size:,} bytes)")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        backup = _backup(path)
-        log.warning("settings file %s unreadable (%s); using defaults", path, exc)
-        return LoadReport(
-            Settings(),
-            (f"The settings file could not be read ({exc}); all settings were reset.",),
-            backup,
-        )
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError, RecursionError) as exc:
+        reason = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
+        return _unusable(path, f"it could not be read ({reason})")
     problems: list[str] = []
     groups: dict[str, dict[str, Any]] = {}
     for group_name, group in data.items():
@@ -74,9 +91,28 @@ def load_settings(path: Path) -> LoadReport:
     return LoadReport(settings, tuple(problems), backup)
 
 
+def _unusable(path: Path, reason: str, backup: bool = True) -> LoadReport:
+    log.warning("settings file %s unusable (%s); using defaults", path, reason)
+    return LoadReport(
+        Settings(),
+        (f"The settings file could not be used: {reason}. All settings were reset.",),
+        _backup(path) if backup else None,
+    )
+
+
 def _backup(path: Path) -> Path | None:
-    target = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+    """A copy of the damaged file beside it, made once per content: a file that stays
+    damaged is not copied again by every command that reads it."""
     try:
+        content = path.read_bytes()
+        for earlier in sorted(path.parent.glob(f"{glob.escape(path.name)}.bad-*")):
+            if earlier.is_file() and earlier.read_bytes() == content:
+                return earlier
+        target = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        suffix = 1
+        while target.exists():
+            suffix += 1
+            target = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}-{suffix}")
         shutil.copy2(path, target)
     except OSError:
         log.exception("could not back up %s", path)
@@ -99,12 +135,36 @@ def save_settings(settings: Settings, path: Path) -> None:
     write_text_atomically(path, "\n".join(lines))
 
 
+def update_settings(path: Path, change: Callable[[Settings], Settings]) -> Settings:
+    """Read the file, ``change`` what it holds, and write the result, with no other Folio
+    process changing it in between (the window and ``folio config set`` side by side would
+    otherwise each lose the other's change). Returns what was written."""
+    with file_lock(path):
+        updated = change(load_settings(path).settings)
+        save_settings(updated, path)
+    return updated
+
+
 def write_text_atomically(path: Path, text: str) -> None:
-    """Write beside ``path`` and rename, so a crash never leaves half a file."""
+    """Write beside ``path``, flush to disk, and rename, so a crash never leaves half a file.
+    The temporary name is unique, so that two writers never rename each other's file; it is
+    removed when the write fails (a full disk)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    descriptor, temporary_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
+    temporary = Path(temporary_name)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        faults.kill_point(faults.SETTINGS_RENAME)
+        temporary.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
 
 
 _TOML_ESCAPES = {

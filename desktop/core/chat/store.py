@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from desktop.core import faults
 from desktop.core.chat import export, search
 from desktop.core.chat.messages import (
     ConversationSummary,
@@ -294,6 +295,7 @@ class ConversationStore:
                 "UPDATE messages SET content = ? WHERE id = ? AND status = ?",
                 (content, message_id, MessageStatus.STREAMING),
             )
+            faults.kill_point(faults.CHECKPOINT)  # inside the transaction, before its commit
 
     def finish_message(
         self,

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from desktop.core import faults
 from desktop.core.models.gguf import GGUFError, read_gguf_info
 from desktop.core.models.transfer import (
     DownloadError,
@@ -163,6 +164,7 @@ def download(
             f"A file named “{name}” appeared in the models folder during the download, and "
             f"Folio does not overwrite it. The download is kept as {partial}."
         )
+    faults.kill_point(faults.DOWNLOAD_RENAME)
     try:
         partial.replace(target)
     except OSError as error:

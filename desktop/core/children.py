@@ -25,15 +25,17 @@ _PR_SET_PDEATHSIG = 1
 WATCH_SECONDS = 0.25
 
 
-def die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int, *, kernel_signal: bool = True) -> None:
     """Called first thing in a child: it ends when ``parent_pid`` does.
 
-    The kernel's signal is sent when the *thread* that started the child ends, so a child must
-    be started from a thread that outlives it (an indexing run starts and closes its worker on
-    its own thread). The watch thread covers what the signal cannot: a parent that ended before
-    the signal was armed, and systems without it.
+    The kernel's signal is sent when the *thread* that started the child ends, so it is only
+    for a child started from a thread that outlives it (an indexing run starts and closes its
+    worker on its own thread); a child that outlives the thread that started it (the vector
+    store, opened on a task's thread) asks for ``kernel_signal=False``. The watch thread covers
+    what the signal cannot: such children, a parent that ended before the signal was armed,
+    and systems without it.
     """
-    if sys.platform.startswith("linux"):
+    if kernel_signal and sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -136,12 +136,14 @@ _WORKER_SCRIPT = """
 import multiprocessing.resource_tracker as tracker, sys, time
 from pathlib import Path
 from desktop.core.documents.extraction_process import ExtractionWorker, ExtractJob
+from desktop.core.documents.vector_process import VectorProcess
+vectors = VectorProcess(Path(sys.argv[2]))
 worker = ExtractionWorker()
 worker.pause()  # it waits between pages, alive, as a worker on a long document does
 worker.submit(ExtractJob("doc", Path(sys.argv[1]), "long.pdf"))
 while worker.next_message(5.0) is None:
     pass
-print(worker.pid(), tracker._resource_tracker._pid, flush=True)
+print(worker.pid(), tracker._resource_tracker._pid, vectors.pid(), flush=True)
 time.sleep(600)
 """
 
@@ -159,24 +161,26 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
-def test_the_reader_process_dies_with_its_parent(tmp_path: Path, signal_number: int) -> None:
+def test_child_processes_die_with_their_parent(tmp_path: Path, signal_number: int) -> None:
     long = make_pdf(tmp_path / "long.pdf", [f"Page {n}. {GOOD_TEXT}" for n in range(40)])
     parent = subprocess.Popen(
-        [sys.executable, "-c", _WORKER_SCRIPT, str(long)],
+        [sys.executable, "-c", _WORKER_SCRIPT, str(long), str(tmp_path / "vectors")],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )
     assert parent.stdout is not None
-    worker_pid, tracker_pid = (int(value) for value in parent.stdout.readline().split())
-    assert _alive(worker_pid) and _alive(tracker_pid)
+    worker_pid, tracker_pid, vectors_pid = (int(v) for v in parent.stdout.readline().split())
+    assert _alive(worker_pid) and _alive(tracker_pid) and _alive(vectors_pid)
 
     parent.send_signal(signal_number)
     parent.wait()
     parent.stdout.close()
 
     deadline = time.monotonic() + 20
-    while (_alive(worker_pid) or _alive(tracker_pid)) and time.monotonic() < deadline:
+    children = (worker_pid, tracker_pid, vectors_pid)
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(worker_pid), "the reader outlived its parent"
+    assert not _alive(vectors_pid), "the vector store outlived its parent"
     assert not _alive(tracker_pid), "multiprocessing's resource tracker outlived it"

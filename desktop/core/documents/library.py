@@ -41,6 +41,7 @@ from desktop.core.documents.search import HybridSearch, SearchHit
 from desktop.core.documents.store import DocumentStore
 from desktop.core.documents.titles import HEADING_PAGES, first_heading
 from desktop.core.documents.vector_index import VectorIndex
+from desktop.core.documents.vector_process import VectorProcess
 from desktop.core.embedding.embedder import Embedder
 from desktop.core.errors import EngineError
 from desktop.core.settings.schema import DocumentSettings
@@ -125,11 +126,15 @@ class Library:
         rebuild_vectors: bool = False,
         *,
         writable: bool = True,
+        vectors_apart: bool = False,
     ) -> None:
         """``writable``: this process holds the data folder's writer lock. A library opened
         only to read (a search beside an indexer in another process) changes nothing: its
         connection refuses writes, interrupted documents stay as the writer left them, and
-        the vector store is only read."""
+        the vector store is only read.
+
+        ``vectors_apart``: the vector store runs in a process of its own (``vector_process``),
+        so that its writes never stall this one (the window's)."""
         self.writable = writable
         database = folder / DATABASE
         if writable:
@@ -149,7 +154,10 @@ class Library:
             self._headings_read: dict[str, str] = {}
             self.store = DocumentStore(self._conn, self._lock)
             self.keywords = KeywordIndex(self._conn)
-            self.vectors = VectorIndex(folder / "vectors", self._embed_query, writable=writable)
+            store = VectorProcess(folder / "vectors", writable=writable) if vectors_apart else None
+            self.vectors = VectorIndex(
+                folder / "vectors", self._embed_query, writable=writable, store=store
+            )
             self.hybrid = HybridSearch(self.keywords, self.vectors)
             self.chunk_chars = TARGET_CHARS
             self.overlap_chars = OVERLAP_CHARS
@@ -158,6 +166,8 @@ class Library:
             self.embedder_changed = self._follow_embedder(rebuild_vectors)
         except BaseException:
             self._conn.close()
+            if hasattr(self, "vectors"):
+                self.vectors.close()
             raise
 
     @property
@@ -183,6 +193,7 @@ class Library:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self.vectors.close()
 
     # -- documents ------------------------------------------------------------------------------
 

@@ -47,10 +47,14 @@ class Snapshot:
 
 
 class LibrarySession:
-    def __init__(self, folder: Path, cache: Path, *, writable: bool = True) -> None:
-        """``writable``: this process holds the data folder's writer lock (see ``Library``)."""
+    def __init__(
+        self, folder: Path, cache: Path, *, writable: bool = True, vectors_apart: bool = False
+    ) -> None:
+        """``writable``: this process holds the data folder's writer lock; ``vectors_apart``:
+        the vector store runs in a process of its own (see ``Library``)."""
         self._folder = folder
         self._writable = writable
+        self._vectors_apart = vectors_apart
         self._cache = cache
         self._settings = DocumentSettings()
         self._embedder: Embedder | None = None
@@ -85,7 +89,11 @@ class LibrarySession:
         embedder = _loaded_embedder(path)
         try:
             library = Library(
-                self._folder, embedder, rebuild_vectors=rebuild, writable=self._writable
+                self._folder,
+                embedder,
+                rebuild_vectors=rebuild,
+                writable=self._writable,
+                vectors_apart=self._vectors_apart,
             )
         except BaseException:
             embedder.close()
@@ -113,7 +121,9 @@ class LibrarySession:
             if old_library is not None:
                 old_library.close()
             try:
-                library = Library(self._folder, embedder, rebuild_vectors=True)
+                library = Library(
+                    self._folder, embedder, rebuild_vectors=True, vectors_apart=self._vectors_apart
+                )
             except BaseException:
                 embedder.close()
                 if old_embedder is not None:

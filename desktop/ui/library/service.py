@@ -88,9 +88,16 @@ class LibraryService(QObject):
     # settings name (its file name).
     kept_embedder = Signal(str)
 
-    def __init__(self, paths: AppPaths, parent: QObject | None = None) -> None:
+    def __init__(
+        self, paths: AppPaths, parent: QObject | None = None, *, vectors_apart: bool = True
+    ) -> None:
+        """``vectors_apart``: the vector store in a process of its own, as it always is but
+        in the benchmark that measures what that spares the window: its writes hold the GIL,
+        which in this process stalls the window."""
         super().__init__(parent)
-        self._session = LibrarySession(paths.data / "library", paths.cache)
+        self._session = LibrarySession(
+            paths.data / "library", paths.cache, vectors_apart=vectors_apart
+        )
         self._tasks = Tasks(self)
         self._documents: list[DocumentRecord] = []
         self._shown: Snapshot | None = None

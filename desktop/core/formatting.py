@@ -85,19 +85,12 @@ def count_text(count: int, noun: str, plural: str = "") -> str:
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
-# Characters that would move the cursor, end a line, or reorder what follows on a terminal:
-# controls (C0, DEL, C1) and the bidirectional overrides and isolates (U+202E shows a name
-# backwards, "fdp.exe" as "exe.pdf").
+# Characters that would move the cursor, end a line, or reorder what follows on a terminal or
+# in a table: controls (C0, DEL, C1) and the bidirectional embeddings, overrides and isolates
+# (U+202E shows a name backwards, "fdp.exe" as "exe.pdf"). The plain direction marks stay:
+# right-to-left text uses them as it should.
 _UNSAFE_ON_A_TERMINAL = frozenset(
-    [
-        *range(0x00, 0x20),
-        *range(0x7F, 0xA0),
-        0x061C,
-        0x200E,
-        0x200F,
-        *range(0x202A, 0x202F),
-        *range(0x2066, 0x206A),
-    ]
+    [*range(0x00, 0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 )
 
 

@@ -91,6 +91,8 @@ def test_each_hostile_file_is_told_apart(library: Library, tmp_path: Path) -> No
     assert "password" in said("encrypted-known.pdf")
     assert "0 bytes" in said("zero-bytes.pdf")
     assert "web page" in said("html-saved-as.pdf")
+    # Shown as written, never acted on: no line break in a table row, no text turned around.
+    assert "line\\nbreak.txt" in final and "right-to-left-\\u202eftp.txt" in final
 
 
 def test_a_name_that_is_not_utf8_does_not_stop_the_others(library: Library, tmp_path: Path) -> None:
@@ -174,3 +176,13 @@ def test_a_reader_that_stalls_is_given_up_and_the_next_file_is_read(tmp_path: Pa
 
     assert found["slow"].problem == "took too long to read"
     assert found["fine"].page_count == 1 and found["fine"].pages
+
+
+def test_a_pipe_given_by_name_is_refused_without_blocking(library: Library, tmp_path: Path) -> None:
+    pipe = tmp_path / "notes.txt"
+    os.mkfifo(pipe)  # opening it to read would wait forever for a writer
+
+    [result] = library.add([pipe])
+
+    assert result.outcome == AddOutcome.FAILED
+    assert "not a regular file" in result.message

@@ -17,6 +17,7 @@ from typing import Any
 
 from desktop.core.documents.extract import Problem
 from desktop.core.documents.records import IN_PROGRESS, DocumentRecord, DocumentStatus
+from desktop.core.formatting import terminal_text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -123,7 +124,14 @@ class DocumentStore:
             self._conn.execute(
                 "INSERT INTO documents (id, path, name, size, status, added_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (document_id, str(path), path.name, size, DocumentStatus.QUEUED, time.time()),
+                (
+                    document_id,
+                    str(path),
+                    terminal_text(path.name),
+                    size,
+                    DocumentStatus.QUEUED,
+                    time.time(),
+                ),
             )
 
     def update(self, document_id: str, **fields: object) -> DocumentRecord | None:
@@ -133,7 +141,12 @@ class DocumentStore:
         if unknown:
             raise ValueError(f"documents have no column {', '.join(sorted(unknown))}")
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        values = [_stored(value) for value in fields.values()]
+        values = [
+            terminal_text(value)
+            if name in _SHOWN_AS_TEXT and isinstance(value, str)
+            else _stored(value)
+            for name, value in fields.items()
+        ]
         with self._lock, self._conn:
             self._version += 1
             self._conn.execute(
@@ -199,7 +212,14 @@ class DocumentStore:
             self._conn.execute("ALTER TABLE documents ADD COLUMN heading TEXT")
 
 
-def _stored(value: object) -> object:
+# Shown as they are: a newline or a right-to-left override in a file name (which can make
+# "fdp.exe" read "exe.pdf") is kept as a visible escape, never acted on.
+_SHOWN_AS_TEXT = frozenset({"name", "message", "title", "heading"})
+
+
+def _stored(value: object, shown: bool = False) -> object:
+    if shown and isinstance(value, str):
+        return terminal_text(value)
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, DocumentStatus | Problem):

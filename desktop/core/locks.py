@@ -56,6 +56,12 @@ class FolderBusyError(Exception):
                 f"The Folio window is open on this data folder ({who}), and only one "
                 "program may change it at a time. Do this in the window, or quit it first."
             )
+        elif program == WINDOW:
+            message = (
+                f"Folio cannot open while {who} is changing its data folder: only one program "
+                "may change it at a time. Wait for it to finish (or stop it with Ctrl+C in its "
+                "terminal), then open Folio again."
+            )
         else:
             message = (
                 f"{who} is changing this data folder, and only one program may change it at "

@@ -25,7 +25,7 @@ from desktop.core.settings.schema import (
     Settings,
     specs_of,
 )
-from desktop.core.settings.store import update_settings
+from desktop.core.settings.store import load_settings, update_settings
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,9 @@ class SettingsSession(QObject):
         """``confirm_embedder_switch`` asks the user, with the settings about to be used."""
         super().__init__(parent)
         self._settings = settings
-        # What this window last wrote (or read): only what changed since goes into the file,
-        # so a change made meanwhile by "folio config set" is kept.
-        self._written = settings
+        # What the file held when this window last read or wrote it: only what differs from
+        # it goes into the file, so a change made meanwhile by "folio config set" is kept.
+        self._written = load_settings(settings_file).settings
         self._file = settings_file
         self._confirm_embedder_switch = confirm_embedder_switch
         # The model settings before a reload, put back if the model does not load.

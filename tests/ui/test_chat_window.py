@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, QUrl
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
@@ -430,3 +431,25 @@ def test_hundreds_of_messages_open_and_scroll(qtbot: QtBot, make_window: WindowF
     # New answers still stream at the end of the long chat.
     send(qtbot, window, "One more question.")
     assert len(window.chat_view.message_ids()) == 302
+
+
+def test_a_question_the_full_disk_cannot_save_stays_in_the_box(
+    qtbot: QtBot, make_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    window = make_window()
+    store = window.controller._store
+
+    def disk_full(*_args: object, **_kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store, "add_message", disk_full)
+    window.composer.setFocus()
+    window.composer.setPlainText("Will this be kept?")
+    with qtbot.waitSignal(window.controller.error_raised, timeout=10_000) as said:
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+
+    assert "disk is full" in said.args[0] and "free some space" in said.args[0]
+    assert window.composer.toPlainText() == "Will this be kept?", "nothing typed is lost"
+    assert not window.controller.busy

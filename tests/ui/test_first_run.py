@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop import app as entry
-from desktop.core.locks import is_locked
+from desktop.core.locks import WriterLock, is_locked
 from desktop.core.paths import app_paths
 from desktop.ui import application
 from desktop.ui.chat.view import ChatView
@@ -187,3 +187,19 @@ def test_a_full_disk_when_writing_the_default_settings_is_told_in_a_dialog(
     ]
     # The lock was let go: the next start, on a disk with room, is not "already running".
     assert not is_locked(app_paths().data)
+
+
+def test_a_window_while_folio_index_writes_says_who_holds_the_folder(
+    qapp: QApplication, shown: list[str]
+) -> None:
+    paths = app_paths().ensure()
+    indexer = WriterLock(paths.data, "“folio index”")
+    indexer.acquire()  # another open file description: refused as another process would be
+    try:
+        assert start() == 1
+    finally:
+        indexer.release()
+
+    assert len(shown) == 1
+    assert shown[0].startswith(f"Folio cannot open while “folio index” (process {os.getpid()}, ")
+    assert "only one program may change it at a time" in shown[0]

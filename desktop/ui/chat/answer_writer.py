@@ -12,6 +12,7 @@ It lives in the GUI thread and touches no widget; the controller decides what th
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -319,8 +320,14 @@ class AnswerWriter(QObject):
     @Slot()
     def _on_checkpoint_timer(self) -> None:
         job = self._job
-        if job is not None:
+        if job is None:
+            return
+        try:
             self._store.update_streaming(job.answer.id, _joined(job, "".join(self._partial)))
+        except sqlite3.Error:
+            # A full disk: the answer goes on streaming and is saved whole at its end, if there
+            # is room by then; what was saved at the last checkpoint stays.
+            log.warning("could not save the answer so far", exc_info=True)
 
     @Slot(object)
     def _on_finished(self, result: GenerationResult) -> None:

@@ -9,6 +9,7 @@ it ends, and the controller shows the result.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -203,6 +204,17 @@ class ChatController(QObject):
         """Save the question and start the answer; False (with a reason emitted) if not now."""
         if not text.strip() or not self._can_start():
             return False
+        try:
+            return self._save_and_start(text)
+        except sqlite3.Error as error:
+            log.exception("the question could not be saved")
+            self.error_raised.emit(
+                f"Your question could not be saved ({error}). If the disk is full, free some "
+                "space and send it again; earlier chats are unharmed."
+            )
+            return False
+
+    def _save_and_start(self, text: str) -> bool:
         if self._current is None:
             self._current = self._store.create_conversation()
             chosen: dict[str, Any] = {DOCUMENTS_KEY: self._scope.to_setting()}

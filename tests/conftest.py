@@ -24,6 +24,17 @@ from desktop.core.models.starter import starter_model_path, templateless_model_p
 from desktop.core.settings.schema import ModelSettings
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The full fault and fuzz suites run only when asked for (``pytest -m slow``): the
+    README's test command and CI run their fast subsets."""
+    if "slow" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="a full suite: run it with pytest -m slow")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def folio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "folio-home"

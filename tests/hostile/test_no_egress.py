@@ -139,3 +139,20 @@ def test_the_trace_would_see_a_connection() -> None:
     )
     outside, _ = _outside_and_listening(run.stderr)
     assert outside, run.stderr
+
+
+_NETWORK_MODULES = re.compile(
+    # urllib.parse only reads strings; every other part of these opens connections.
+    r"^\s*(?:import|from)\s+(socket|ssl|http|urllib(?!\.parse)|httpx|requests|aiohttp|websocket)\b",
+    re.MULTILINE,
+)
+
+
+def test_only_the_model_downloader_touches_the_network() -> None:
+    """One module may open a connection, the one behind a download the user starts."""
+    reaching = sorted(
+        str(path.relative_to(REPO_ROOT))
+        for path in (REPO_ROOT / "desktop").rglob("*.py")
+        if _NETWORK_MODULES.search(path.read_text(encoding="utf-8"))
+    )
+    assert reaching == ["desktop/core/models/transfer.py"]

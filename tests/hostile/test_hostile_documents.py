@@ -13,6 +13,7 @@ import pytest
 
 from desktop.core.documents import extract
 from desktop.core.documents.extraction_process import ExtractJob, probe_documents
+from desktop.core.documents.indexer import IndexRun
 from desktop.core.documents.library import Library
 from desktop.core.documents.records import AddOutcome, DocumentStatus
 from desktop.core.embedding.embedder import Embedder
@@ -186,3 +187,22 @@ def test_a_pipe_given_by_name_is_refused_without_blocking(library: Library, tmp_
 
     assert result.outcome == AddOutcome.FAILED
     assert "not a regular file" in result.message
+
+
+def test_a_file_that_stalls_the_reader_fails_and_the_others_are_indexed(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stalling = make_pdf(tmp_path / "stalling.pdf", [GOOD_TEXT])
+    make_pdf(tmp_path / "fine.pdf", ["The ferry timetable changes in May, with more sailings."])
+    library.add([stalling, tmp_path / "fine.pdf"])
+    # Between adding and indexing the file became one the reader waits on for ever.
+    stalling.unlink()
+    os.mkfifo(stalling)
+    monkeypatch.setattr(IndexRun, "STALL_SECONDS", 3.0)
+
+    library.index_queued()
+
+    final = {d.name: d for d in library.documents()}
+    assert final["fine.pdf"].status == DocumentStatus.READY
+    assert final["stalling.pdf"].status == DocumentStatus.FAILED
+    assert "took over 3 s" in final["stalling.pdf"].message

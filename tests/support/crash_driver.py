@@ -81,7 +81,8 @@ def main(home: Path, docs: Path) -> int:
     served = home / "served"
     served.mkdir(exist_ok=True)
     _download(paths.models, served)
-    session = LibrarySession(paths.data / "library", paths.cache)
+    # As the window has it: the vector store in a process of its own, killed with this one.
+    session = LibrarySession(paths.data / "library", paths.cache, vectors_apart=True)
     session.open(None)
     library = session.library
     assert library is not None

@@ -12,12 +12,13 @@ again at the next call, once; its error reaches the caller as ``VectorProcessErr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import multiprocessing
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ import numpy.typing as npt
 from desktop.core.children import die_with_parent
 from desktop.core.documents.vector_index import ChromaVectors
 from desktop.core.errors import EngineError
+from desktop.core.locks import file_lock
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +210,23 @@ def _serve(pipe: Connection, folder: Path, writable: bool, parent_pid: int) -> N
         with send_lock:
             pipe.send((kind, value))
 
+    with contextlib.ExitStack() as held:
+        if writable:
+            # Never two writers on one Chroma store: a child left by a parent that was killed
+            # ends within a quarter of a second, and the next one waits for it here.
+            with contextlib.suppress(OSError):
+                folder.mkdir(parents=True, exist_ok=True)
+            try:
+                held.enter_context(file_lock(folder / "writer", timeout=START_SECONDS / 2))
+            except TimeoutError:
+                reply("error", f"Another Folio process still writes to the vectors in {folder}.")
+                return
+        _serve_store(pipe, folder, writable, reply)
+
+
+def _serve_store(
+    pipe: Connection, folder: Path, writable: bool, reply: Callable[[str, Any], None]
+) -> None:
     try:
         store = ChromaVectors(folder, writable=writable)
     except Exception as error:

@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.error_banner = Banner()
         self.error_banner.setObjectName("errorBanner")
-        self.chat_view = ChatView(offer_documents=with_library)
+        self.chat_view = ChatView(offer_documents=with_library, library=self._library)
 
         self.scope_button = ScopeButton(self._selected_documents, self._document_name)
         self.composer_box = ComposerBox(

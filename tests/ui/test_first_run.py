@@ -84,6 +84,24 @@ def test_without_a_library_the_welcome_offers_no_documents(qtbot: QtBot) -> None
     assert "Add documents" not in view.toPlainText()
 
 
+def test_the_welcome_counts_the_documents_ready_to_ask_about(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window(with_library=True)
+    library = window.library
+    assert library is not None
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The harbour board approved the budget for the new pier after a debate.")
+    with qtbot.waitSignal(library.indexing_finished, timeout=60_000):
+        library.add([notes])
+
+    def counted() -> None:
+        assert "Ask about your 1 document too" in window.chat_view.toPlainText()
+
+    qtbot.waitUntil(counted, timeout=10_000)
+    assert "Add more…" in window.chat_view.toPlainText()
+
+
 def test_add_documents_in_the_welcome_opens_the_library_and_the_file_picker(
     make_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

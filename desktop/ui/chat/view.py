@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field, replace
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QPoint, QSizeF, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
@@ -47,10 +47,14 @@ from desktop.core.chat.rag import (
     quotes_from_meta,
     sources_from_meta,
 )
+from desktop.core.documents.records import DocumentRecord, DocumentStatus
 from desktop.ui.appearance import colors
 from desktop.ui.chat.answer_html import STYLE as ANSWER_STYLE
 from desktop.ui.chat.answer_html import answer_html, preface_html
 from desktop.ui.chat.welcome import ADD_DOCUMENTS_URL, welcome_html
+
+if TYPE_CHECKING:
+    from desktop.ui.library.service import LibraryService
 
 FLUSH_INTERVAL_MS = 40
 # How close to the end counts as reading the newest message (pixels).
@@ -118,9 +122,19 @@ class ChatView(QTextBrowser):
     # The welcome's Add documents… link was clicked.
     add_documents_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None, offer_documents: bool = False) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        offer_documents: bool = False,
+        library: LibraryService | None = None,
+    ) -> None:
+        """``library``: the welcome of an empty chat then says how many documents are ready
+        to be asked about."""
         super().__init__(parent)
         self._offer_documents = offer_documents
+        self._documents_ready = 0
+        if library is not None:
+            library.documents_changed.connect(self._on_documents_changed)
         self.setObjectName("chatView")
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
@@ -188,8 +202,18 @@ class ChatView(QTextBrowser):
 
     def _show_welcome(self) -> None:
         cursor = QTextCursor(self.document())
-        cursor.insertHtml(welcome_html(colors(), self._offer_documents))
+        cursor.insertHtml(welcome_html(colors(), self._offer_documents, self._documents_ready))
         self._showing_welcome = True
+
+    @Slot(object)
+    def _on_documents_changed(self, records: list[DocumentRecord]) -> None:
+        ready = sum(record.status == DocumentStatus.READY for record in records)
+        if ready == self._documents_ready:
+            return
+        self._documents_ready = ready
+        if self._showing_welcome:
+            self.document().clear()
+            self._show_welcome()
 
     def add_message(self, message: Message) -> None:
         at_bottom = self._is_at_bottom()

@@ -23,6 +23,7 @@ from tests.support.hostile import (
     corpus,
     decompression_bomb,
     latin1_name,
+    many_pages,
     zero_tail,
 )
 
@@ -206,3 +207,15 @@ def test_a_file_that_stalls_the_reader_fails_and_the_others_are_indexed(
     assert final["fine.pdf"].status == DocumentStatus.READY
     assert final["stalling.pdf"].status == DocumentStatus.FAILED
     assert "took over 3 s" in final["stalling.pdf"].message
+
+
+def test_a_book_of_three_thousand_pages_is_read_whole_in_the_worker(tmp_path: Path) -> None:
+    book = tmp_path / "book.pdf"
+    book.write_bytes(many_pages(3_000))
+
+    found = probe_documents([ExtractJob("book", book, book.name, max_pages=None)])
+
+    assert not found["book"].problem
+    assert found["book"].page_count == 3_000
+    assert len(found["book"].pages) == 3_000
+    assert "Page 3000:" in found["book"].pages[-1].text

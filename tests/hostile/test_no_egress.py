@@ -35,6 +35,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+# No network interfaces at all, and every call that could reach one written down.
+_ISOLATED_AND_TRACED = ("unshare", "-n", "strace", "-f", "-qq", "-e", f"trace={_CALLS}")
+
+
 def _traced(home: Path, trace: Path, *args: str, window: bool = False) -> str:
     env = {**os.environ, "FOLIO_HOME": str(home)}
     if window:
@@ -43,21 +47,7 @@ def _traced(home: Path, trace: Path, *args: str, window: bool = False) -> str:
     else:
         env.pop("QT_QPA_PLATFORM", None)
     run = subprocess.run(
-        [
-            "unshare",
-            "-n",
-            "strace",
-            "-f",
-            "-qq",
-            "-e",
-            f"trace={_CALLS}",
-            "-o",
-            str(trace),
-            sys.executable,
-            "-m",
-            "desktop",
-            *args,
-        ],
+        [*_ISOLATED_AND_TRACED, "-o", str(trace), sys.executable, "-m", "desktop", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -120,18 +110,7 @@ def test_the_trace_would_see_a_connection() -> None:
         "except OSError:\n    pass\n"
     )
     run = subprocess.run(
-        [
-            "unshare",
-            "-n",
-            "strace",
-            "-f",
-            "-qq",
-            "-e",
-            f"trace={_CALLS}",
-            sys.executable,
-            "-c",
-            script,
-        ],
+        [*_ISOLATED_AND_TRACED, sys.executable, "-c", script],
         capture_output=True,
         text=True,
         timeout=60,

@@ -19,6 +19,9 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
+
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
@@ -52,6 +55,25 @@ def vocabulary(llama: Llama) -> Any:
 def ends_generation(vocab: Any, token: int) -> bool:
     """End of turn, end of text, or any other token the model ends a generation with."""
     return bool(llama_cpp().llama_vocab_is_eog(vocab, token))
+
+
+def last_logits(llama: Llama) -> npt.NDArray[np.float32]:
+    """A copy of the logits llama.cpp holds for the last token of the latest decode: the
+    distribution the next token is drawn from (one float32 per word of the vocabulary)."""
+    pointer = llama_cpp().llama_get_logits_ith(llama._ctx.ctx, -1)
+    logits: npt.NDArray[np.float32] = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),))
+    return logits.copy()
+
+
+def candidate_arrays(candidates_pointer: Any) -> tuple[Any, Any]:
+    """The ids and logits of a sampler stage's candidates (a ``llama_token_data_array``), as
+    numpy copies."""
+    candidates = candidates_pointer.contents
+    size = int(candidates.size)
+    if size == 0:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    entries = np.ctypeslib.as_array(candidates.data, shape=(size,))
+    return entries["id"].astype(np.int32), entries["logit"].astype(np.float32)
 
 
 def set_threads(llama: Llama, threads: int) -> None:

@@ -15,15 +15,16 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from desktop.core.errors import EngineError, ModelLoadError, NoModelError
 from desktop.core.llm import binding, llama_log, sampling
 from desktop.core.llm.owner_thread import OwnerThread
+from desktop.core.llm.probabilities import TokenProbabilities
 from desktop.core.llm.prompting import (
     ChatMessage,
     ChatTemplateFormat,
@@ -33,7 +34,9 @@ from desktop.core.llm.prompting import (
     TemplateError,
     fit_to_context,
 )
+from desktop.core.llm.recording import ProbabilityRecorder
 from desktop.core.llm.repetition import RepetitionGuard, without_repeats
+from desktop.core.llm.scoring import PrefixScorer
 from desktop.core.models.checks import check_chat_model_file
 from desktop.core.models.gguf import GGUFInfo
 from desktop.core.models.memory import MemoryEstimate, estimate_memory
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 FinishReason = Literal["stop", "length", "cancelled", "repetition"]
 # A prompt is read in slices of this many tokens when it is longer, so its progress can be shown
 # (benchmarks/ttft.py measures what the slices cost against one pass).
@@ -78,6 +82,9 @@ class ChatRequest:
     # assistant's turn, with this text, and the model carries on from its last character; the
     # result's text is only what it adds.
     continue_from: str = ""
+    # Show probabilities: this many alternatives are recorded for every generated token (0 for
+    # none; recording them costs a pass over the vocabulary per token).
+    logprobs: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,8 @@ class GenerationResult:
     seed: int
     dropped_messages: int
     model: str
+    # One entry per generated token when the request asked for ``logprobs``.
+    probabilities: tuple[TokenProbabilities, ...] = ()
 
     def stats(self) -> dict[str, Any]:
         """Plain JSON-ready figures, as stored with the message."""
@@ -117,6 +126,10 @@ class GenerationSink:
     def text_received(self, text: str) -> None:
         """A new piece of the answer (one or more tokens, never half a character)."""
 
+    def token_scored(self, step: TokenProbabilities) -> None:
+        """The probabilities of the token just generated (``logprobs`` requests only); sent
+        before the text it adds."""
+
     def prefill_progressed(self, done: int, total: int) -> None:
         """``done`` of the prompt's ``total`` tokens are read (a long prompt only, per slice;
         ``done`` starts at what the previous answer left cached)."""
@@ -134,6 +147,8 @@ class ChatEngine(OwnerThread):
         self._bos_text = ""
         self._loaded_with: tuple[Path, ModelSettings] | None = None
         self._prefill_abort: binding.PrefillAbort | None = None
+        self._chain_hooks: sampling.ChainHooks | None = None
+        self._scorer: PrefixScorer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -163,6 +178,11 @@ class ChatEngine(OwnerThread):
         sink: GenerationSink | None = None,
     ) -> Future[GenerationResult]:
         return self._submit(self._generate, request, cancel, sink or GenerationSink())
+
+    def run_on_model(self, job: Callable[[PrefixScorer], T]) -> Future[T]:
+        """Run ``job`` on the owner thread with a scorer over the loaded model (the prompt lab's
+        batch items, the settings' preview), between answers, never during one."""
+        return self._submit(self._run_on_model, job)
 
     def stream(self, request: ChatRequest, cancel: threading.Event | None = None) -> TextStream:
         """Iterate over the answer's text as it is generated (for the CLI and tests)."""
@@ -243,7 +263,7 @@ class ChatEngine(OwnerThread):
             threads,
             time.perf_counter() - started,
         )
-        sampling.install(llama)
+        self._chain_hooks = sampling.install(llama)
         self._llama = llama
         self._loaded_with = (path, options)
         self._prefill_abort = binding.PrefillAbort(llama)
@@ -287,6 +307,8 @@ class ChatEngine(OwnerThread):
             self._llama.close()
         self._llama = None
         self._prefill_abort = None
+        self._chain_hooks = None
+        self._scorer = None
         self._loaded_with = None
         self._format = None
         self._info = None
@@ -302,6 +324,14 @@ class ChatEngine(OwnerThread):
         tokens: list[int] = llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
         return tokens
 
+    def _run_on_model(self, job: Callable[[PrefixScorer], T]) -> T:
+        llama, prompt_format, info = self._require()
+        if self._scorer is None:
+            self._scorer = PrefixScorer(
+                llama, prompt_format, info.context_length, info.name, self._tokenize
+            )
+        return job(self._scorer)
+
     def _count_tokens(self, text: str) -> int:
         return len(self._tokenize(text))
 
@@ -309,6 +339,8 @@ class ChatEngine(OwnerThread):
         self, request: ChatRequest, cancel: threading.Event, sink: GenerationSink
     ) -> GenerationResult:
         llama, prompt_format, info = self._require()
+        if self._scorer is not None:
+            self._scorer.invalidate()
         params = request.params
         started = time.perf_counter()
         if not request.question.strip():
@@ -354,6 +386,7 @@ class ChatEngine(OwnerThread):
                 sink.text_received(text)
 
         guard = RepetitionGuard()
+        recorder = self._recorder(request, params, pieces_of)
         prefill_abort = self._prefill_abort
         if prefill_abort is not None:
             prefill_abort.arm(cancel)
@@ -385,7 +418,10 @@ class ChatEngine(OwnerThread):
                     break
                 produced += 1
                 last_token_at = time.perf_counter()
-                held += decoder.decode(pieces_of(token))
+                piece = decoder.decode(pieces_of(token))
+                if recorder is not None:
+                    sink.token_scored(recorder.record(llama, token, piece))
+                held += piece
                 cut = _find_stop(held, stops)
                 if cut is not None:
                     emit(held[:cut])
@@ -411,6 +447,8 @@ class ChatEngine(OwnerThread):
             if prefill_abort is not None:
                 prefill_abort.disarm()
             tokens.close()
+            if self._chain_hooks is not None:
+                self._chain_hooks.observer = None
         if finish != "stop" or held:
             emit(held + decoder.decode(b"", final=True))
         if finish == "length" and cancel.is_set():
@@ -437,7 +475,19 @@ class ChatEngine(OwnerThread):
             seed=seed,
             dropped_messages=fitted.dropped_messages,
             model=info.name,
+            probabilities=tuple(recorder.steps) if recorder is not None else (),
         )
+
+    def _recorder(
+        self, request: ChatRequest, params: GenerationSettings, pieces_of: binding.TokenPieces
+    ) -> ProbabilityRecorder | None:
+        if request.logprobs <= 0:
+            return None
+        observer = None
+        if params.temperature > 0 and self._chain_hooks is not None:
+            observer = sampling.KeptObserver()
+            self._chain_hooks.observer = observer
+        return ProbabilityRecorder(request.logprobs, observer, pieces_of, params.temperature)
 
 
 class TextStream(GenerationSink):

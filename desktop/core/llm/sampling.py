@@ -15,6 +15,7 @@ from collections import Counter, deque
 from typing import Any
 
 from desktop.core.llm import binding
+from desktop.core.llm.probabilities import KeptWords, kept_from_candidates
 
 
 class SparsePenalties:
@@ -94,6 +95,34 @@ class SparsePenalties:
         candidates.sorted = False
 
 
+class KeptObserver:
+    """The chain's last stage before the draw: it records the words that survived top-k, top-p
+    and min-p, with their logits already divided by the temperature, and changes nothing.
+
+    Placed only when probabilities are asked for, so an ordinary answer pays nothing for it.
+    """
+
+    def __init__(self) -> None:
+        self.kept: KeptWords | None = None
+
+    def stage(self) -> binding.CustomSampler:
+        return binding.CustomSampler(self.apply, lambda _token: None, self.reset)
+
+    def apply(self, candidates_pointer: Any) -> None:
+        ids, logits = binding.candidate_arrays(candidates_pointer)
+        self.kept = kept_from_candidates(ids, logits)
+
+    def reset(self) -> None:
+        self.kept = None
+
+
+class ChainHooks:
+    """What the engine adds to the next chains built for one ``Llama``."""
+
+    def __init__(self) -> None:
+        self.observer: KeptObserver | None = None
+
+
 def build_sampler(
     *,
     seed: int,
@@ -105,8 +134,10 @@ def build_sampler(
     repeat_penalty: float,
     frequency_penalty: float,
     presence_penalty: float,
+    observer: KeptObserver | None = None,
 ) -> Any:
-    """A sampler chain in the binding's order (see the module docstring)."""
+    """A sampler chain in the binding's order (see the module docstring); ``observer`` sees
+    what is left just before the draw."""
     chain = binding.new_chain()
     penalties = SparsePenalties(last_n, repeat_penalty, frequency_penalty, presence_penalty)
     if not penalties.disabled:
@@ -120,6 +151,8 @@ def build_sampler(
         chain.add_top_p(top_p, 1)
         chain.add_min_p(min_p, 1)
         chain.add_temp(temperature)
+        if observer is not None:
+            binding.add_custom(chain, observer.stage())
         chain.add_dist(seed)
     return chain
 
@@ -130,7 +163,7 @@ def build_sampler(
 _NEUTRAL = {"typical_p": 1.0, "mirostat_mode": 0, "logits_processor": None, "grammar": None}
 
 
-def _folio_chain(llama: Any, arguments: binding.SamplerArguments) -> Any | None:
+def _folio_chain(llama: Any, arguments: binding.SamplerArguments, hooks: ChainHooks) -> Any | None:
     if any(arguments.get(name, neutral) != neutral for name, neutral in _NEUTRAL.items()):
         return None
     return build_sampler(
@@ -143,13 +176,18 @@ def _folio_chain(llama: Any, arguments: binding.SamplerArguments) -> Any | None:
         repeat_penalty=arguments.get("repeat_penalty", 1.0),
         frequency_penalty=arguments.get("frequency_penalty", 0.0),
         presence_penalty=arguments.get("presence_penalty", 0.0),
+        observer=hooks.observer,
     )
 
 
-def install(llama: Any) -> None:
+def install(llama: Any) -> ChainHooks:
     """Makes ``llama.generate`` build Folio's chain instead of the binding's, where it covers
-    what was asked for."""
-    binding.replace_sampler_chain(llama, _folio_chain)
+    what was asked for; the hooks returned add stages to the chains built from then on."""
+    hooks = ChainHooks()
+    binding.replace_sampler_chain(
+        llama, lambda owner, arguments: _folio_chain(owner, arguments, hooks)
+    )
+    return hooks
 
 
 def uninstall(llama: Any) -> None:

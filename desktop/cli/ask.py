@@ -31,7 +31,9 @@ from desktop.core.chat.rag import (
 from desktop.core.chat.scope import ScopeMode
 from desktop.core.documents.relevance import describe
 from desktop.core.errors import EngineError
+from desktop.core.formatting import terminal_text
 from desktop.core.llm.engine import ChatEngine, ChatRequest, ModelInfo
+from desktop.core.llm.probabilities import TokenProbabilities, score_sequence
 from desktop.core.llm.prompting import QuestionTooLongError
 from desktop.core.paths import AppPaths
 from desktop.core.settings.schema import GenerationSettings, Settings
@@ -50,13 +52,23 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     try:
         info = engine.load(model_path, settings.model).result()
         params = settings.generation
-        request = ChatRequest(question=question, system_prompt=params.system_prompt, params=params)
+        if not 0 <= args.logprobs <= 20:
+            raise UsageError("--logprobs takes a number of alternatives from 0 to 20")
+        request = ChatRequest(
+            question=question,
+            system_prompt=params.system_prompt,
+            params=params,
+            logprobs=args.logprobs,
+        )
         grounded = None
         if mode is not ScopeMode.OFF:
             grounded = _ground(question, settings, engine, info, paths)
             if grounded.relevant:
                 request = ChatRequest(
-                    question=grounded.prompt, system_prompt=grounded.system_prompt, params=params
+                    question=grounded.prompt,
+                    system_prompt=grounded.system_prompt,
+                    params=params,
+                    logprobs=args.logprobs,
                 )
             elif mode is ScopeMode.ALL:
                 return _print_not_in_library(info.name, grounded, args.json)
@@ -95,6 +107,11 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
             "finish_reason": result.finish_reason,
             "seed": result.seed,
         }
+        if args.logprobs:
+            reply["logprobs"] = [step.to_json() for step in result.probabilities]
+            overall = score_sequence(result.probabilities)
+            reply["total_logprob"] = round(overall.total_logprob, 4)
+            reply["perplexity"] = round(overall.perplexity, 4)
         if grounded is not None:
             reply["grounded"] = from_documents
             reply["best_relevance"] = round(grounded.best_relevance, 4)
@@ -103,6 +120,8 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         print(json.dumps(reply, ensure_ascii=False))
     else:
         print(flush=True)
+        if args.logprobs:
+            print(probabilities_table(result.probabilities))
         if result.finish_reason == "repetition":
             print(f"({REPETITION_NOTICE})")
         if sources:
@@ -120,6 +139,27 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def probabilities_table(steps: Sequence[TokenProbabilities]) -> str:
+    """Each answer token with its probability and rank, and the alternatives the model ranked
+    highest there; the sampler's kept words are marked *."""
+    lines = ["", "Token probabilities (* kept by the sampler):"]
+    for step in steps:
+        alternatives = ", ".join(
+            f"{terminal_text(repr(item.text))} {item.probability:.0%}{'*' if item.kept else ''}"
+            for item in step.top
+        )
+        lines.append(
+            f"  {terminal_text(repr(step.text)):<16} {step.probability:6.1%}  rank {step.rank:<3} "
+            f"{alternatives}"
+        )
+    score = score_sequence(steps)
+    lines.append(
+        f"Total log-probability {score.total_logprob:.2f} over {score.tokens} tokens, "
+        f"perplexity {score.perplexity:.2f}"
+    )
+    return "\n".join(lines)
 
 
 def _quotes_text(grounded: GroundedQuestion) -> str:

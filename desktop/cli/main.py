@@ -34,6 +34,7 @@ from desktop.core.paths import AppPaths, app_paths
 # import, which ``folio --help`` or ``folio config show`` should not wait for.
 COMMANDS: dict[str, str] = {
     "ask": "desktop.cli.ask",
+    "batch": "desktop.cli.batch",
     "index": "desktop.cli.documents",
     "library": "desktop.cli.documents",
     "search": "desktop.cli.documents",
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"folio {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
     parsers.add_ask(commands)
+    parsers.add_batch(commands)
     parsers.add_documents(commands)
     parsers.add_config(commands)
     parsers.add_models(commands)

@@ -47,6 +47,15 @@ def add_ask(commands: Any) -> None:
         '--docs) asks the model alone. --json adds "grounded" (whether the answer came from '
         'the documents), "quotes" and "citations".',
     )
+    ask.add_argument(
+        "--logprobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Show each answer token's log-probability with the N likeliest alternatives at "
+        'its position; --json adds "logprobs": [{"token", "logprob", "top": [...]}] and '
+        '"total_logprob", "perplexity".',
+    )
     add_setting_options(ask)
 
 
@@ -176,3 +185,65 @@ def add_self_test(commands: Any) -> None:
         "(offscreen). Uses a temporary folder, never your data. Prints a JSON report; exit 1 "
         "names the check that failed.",
     )
+
+
+def add_batch(commands: Any) -> None:
+    batch = commands.add_parser(
+        "batch",
+        help="Run one prompt over every row of a CSV, TSV or JSONL file: label it, score it "
+        "against a reference column, and keep the results (a stopped run resumes).",
+        epilog="Example: folio batch reviews.tsv --template 'Classify the sentiment of this "
+        "review: {text}' --labels positive,negative --mode likelihood --reference label --json. "
+        "Running the same command again continues an unfinished run from where it stopped.",
+    )
+    batch.add_argument("data", type=Path, metavar="FILE", help="CSV, TSV or JSONL; a header row.")
+    batch.add_argument(
+        "--template",
+        required=True,
+        help="The prompt for each row, with {column} placeholders; {{ and }} are braces.",
+    )
+    batch.add_argument(
+        "--labels",
+        default="",
+        help="Comma-separated labels the answer must be one of (constrained and likelihood).",
+    )
+    batch.add_argument(
+        "--mode",
+        choices=("free", "constrained", "likelihood"),
+        default="likelihood",
+        help="free: the model writes, the first label named is taken; constrained: the model "
+        "can only write a label; likelihood (default): the label the model finds most probable, "
+        "with its probability.",
+    )
+    batch.add_argument(
+        "--reference", metavar="COLUMN", help="The column holding the right answer, to score."
+    )
+    batch.add_argument(
+        "--examples",
+        type=Path,
+        metavar="FILE",
+        help="Few-shot examples: a file with the data's columns and the --reference column "
+        "(or 'label'), shown to the model before each row.",
+    )
+    batch.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="Likelihood mode: do not divide out the labels' bias measured on empty inputs.",
+    )
+    batch.add_argument(
+        "--prompt-style",
+        choices=("chat", "completion"),
+        help="completion (the default for labels): the template's text is the prompt the model "
+        "continues, examples before it; chat (the default for free answers): each row is a "
+        "message through the model's chat template.",
+    )
+    batch.add_argument("--limit", type=int, metavar="N", help="Stop after N rows (this session).")
+    batch.add_argument("--fresh", action="store_true", help="Start over instead of resuming.")
+    batch.add_argument("--export", type=Path, metavar="CSV", help="Write the results as CSV.")
+    batch.add_argument(
+        "--json",
+        action="store_true",
+        help='Print one JSON object: {"items", "accuracy", "per_label", "confusion", '
+        '"items_per_s", "results_path", ...}.',
+    )
+    add_setting_options(batch)

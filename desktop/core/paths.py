@@ -44,6 +44,12 @@ class AppPaths:
     def models(self) -> Path:
         return self.data / "models"
 
+    @property
+    def lab_runs(self) -> Path:
+        """The prompt lab's batch runs, one folder each: what was asked, and the results so
+        far (a run resumes from them)."""
+        return self.data / "lab" / "runs"
+
     def ensure(self) -> AppPaths:
         for folder in (self.data, self.config, self.cache, self.logs):
             folder.mkdir(parents=True, exist_ok=True)

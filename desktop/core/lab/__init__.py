@@ -1,0 +1,1 @@
+"""The prompt lab: running a prompt over a dataset and scoring its outputs."""

@@ -44,6 +44,7 @@ from desktop.ui.chat.scope_button import ScopeButton
 from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
 from desktop.ui.errors import show_error
+from desktop.ui.lab.link import LabLink
 from desktop.ui.library.pane import LibraryPane, dropped_paths
 from desktop.ui.library.service import LibraryService
 from desktop.ui.library.settings_link import LibrarySettingsLink
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
             presets=self.presets,
         )
         self.models_window = ModelsWindow(self, paths, engine, self._current_settings)
+        self.lab = LabLink(self, engine, paths)
         self.dialogs = SettingsDialogs(self, self._current_settings, self.presets, self.controller)
         self._build()
         self._connect()
@@ -269,6 +271,8 @@ class MainWindow(QMainWindow):
         menus.log_action.triggered.connect(self._on_open_log_folder)
         menus.settings_action.triggered.connect(self.open_settings)
         menus.models_action.triggered.connect(self.open_models)
+        menus.lab_action.triggered.connect(self.lab.open)
+        self.model_control.refusal = self.lab.switch_refusal
         self.models_window.chat_model_chosen.connect(self.model_control.load)
         self.models_window.embedding_model_chosen.connect(self.choose_embedding_model)
         menus.chat_settings_action.triggered.connect(self.open_chat_settings)
@@ -611,5 +615,6 @@ class MainWindow(QMainWindow):
         QSettings().setValue(LAST_CHAT, current if current is not None else -1)
         self.panes.save()
         self.models_window.shutdown()
+        self.lab.shutdown()
         self.controller.shutdown()
         event.accept()

@@ -64,6 +64,9 @@ class MainMenus:
         self.show_library_action.setCheckable(True)
         self.show_library_action.setEnabled(with_library)
 
+        tools_menu = bar.addMenu("&Tools")
+        self.lab_action = self._action(tools_menu, "Prompt &lab…", QKeySequence("Ctrl+Shift+L"))
+
         help_menu = bar.addMenu("&Help")
         # Ctrl+/ as in many chat and office apps; F1 stays free for a manual.
         self.shortcuts_action = self._action(

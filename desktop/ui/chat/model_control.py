@@ -46,6 +46,8 @@ class ChatModelControl(QObject):
         self._banner = banner
         self._error_banner = error_banner
         self._busy = busy
+        # Another part of the window may hold the model (the prompt lab's batch): its reason.
+        self.refusal: Callable[[], str] = lambda: ""
         self._loading: Path | None = None
         self._starter_notice_shown = False
         self._reload_after_answer = False
@@ -73,6 +75,10 @@ class ChatModelControl(QObject):
     def load(self, path: Path) -> None:
         if self._busy():
             show_error(self._window, "Stop the current answer before switching models.")
+            return
+        refusal = self.refusal()
+        if refusal:
+            show_error(self._window, refusal)
             return
         self._loading = path
         self._header.show_model(None, loading=path.stem)

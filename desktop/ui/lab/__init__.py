@@ -1,0 +1,1 @@
+"""The prompt lab's window: batch runs over a data file, their scores and charts."""

@@ -1,0 +1,114 @@
+"""The Prompt lab window, driven as a person would, on the real engine and starter model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from desktop.core.lab.batch import Progress
+from desktop.ui.lab.window import LabWindow
+from tests.ui.conftest import WindowFactory
+
+ROWS = [
+    ("The food was wonderful.", "positive"),
+    ("Cold soup and rude staff.", "negative"),
+    ("Best pizza in town!", "positive"),
+    ("A dry, overpriced burger.", "negative"),
+    ("Lovely place, we will be back.", "positive"),
+    ("The fish smelled off.", "negative"),
+]
+
+
+def _reviews(folder: Path) -> Path:
+    path = folder / "reviews.tsv"
+    lines = ["text\tlabel", *(f"{text}\t{label}" for text, label in ROWS)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _open_lab(make_window: WindowFactory, data: Path) -> LabWindow:
+    window = make_window()
+    lab = window.lab.open()
+    lab.form.set_data(data)
+    lab.form.examples.setPlainText("Delicious! => positive\nAwful. => negative")
+    return lab
+
+
+def _wait_until_idle(qtbot: QtBot, lab: LabWindow) -> None:
+    qtbot.waitUntil(lambda: not lab.running, timeout=120_000)
+
+
+def test_a_run_shows_counts_scores_and_the_confusion_matrix(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    lab = _open_lab(make_window, _reviews(tmp_path))
+    assert lab.form.reference.currentText() == "label", "the label column is guessed"
+    assert lab.run_button.isEnabled(), lab.form.problem.text()
+    qtbot.mouseClick(lab.run_button, Qt.MouseButton.LeftButton)
+    assert lab.running and not lab.form.isEnabled()
+    _wait_until_idle(qtbot, lab)
+    assert lab.status.text().startswith("Done: 6 of 6 rows"), lab.status.text()
+    assert lab.model.rowCount() == 6
+    assert "positive" in lab.sentence.text() and "negative" in lab.sentence.text()
+    assert lab.scores.text().startswith("Accuracy")
+    assert lab.confusion.isVisible()
+    assert lab.export_button.isEnabled()
+
+
+def test_a_paused_run_continues_where_it_stopped(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    lab = _open_lab(make_window, _reviews(tmp_path))
+    seen: list[int] = []
+    original = lab._on_progress
+
+    def pause_at_two(update: object) -> None:
+        original(update)
+        if isinstance(update, Progress):
+            seen.append(update.done)
+            if update.done == 2:
+                lab._on_pause()
+
+    lab._on_progress = pause_at_two  # type: ignore[method-assign]
+    lab._on_run()
+    _wait_until_idle(qtbot, lab)
+    assert "Paused at" in lab.status.text()
+    done = seen[-1]
+    assert 2 <= done < len(ROWS)
+    lab._on_run()
+    _wait_until_idle(qtbot, lab)
+    assert lab.status.text().startswith(f"Done: {len(ROWS)} of {len(ROWS)} rows")
+    assert lab.model.rowCount() == len(ROWS), "the rows done before are shown again"
+
+
+def test_bad_form_input_is_said_and_run_is_refused(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    lab = _open_lab(make_window, _reviews(tmp_path))
+    lab.form.template.setPlainText("Review: {txt}")
+    assert "Did you mean {text}?" in lab.form.problem.text()
+    assert not lab.run_button.isEnabled()
+    lab.form.template.setPlainText("Review: {text}\nSentiment:")
+    lab.form.labels.setText("positive")
+    assert "at least two" in lab.form.problem.text()
+    lab.form.labels.setText("positive, negative")
+    lab.form.examples.setPlainText("no arrow on this line")
+    assert "=>" in lab.form.problem.text()
+    lab.form.examples.setPlainText("")
+    assert lab.form.problem.text() == "" and lab.run_button.isEnabled()
+
+
+def test_the_model_is_not_switched_under_a_running_batch(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window()
+    lab = window.lab.open()
+    lab.form.set_data(_reviews(tmp_path))
+    lab._on_run()
+    assert lab.running
+    assert "Prompt lab" in window.lab.switch_refusal()
+    lab._on_pause()
+    _wait_until_idle(qtbot, lab)
+    assert window.lab.switch_refusal() == ""

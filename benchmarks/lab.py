@@ -38,10 +38,8 @@ LABELS = ("positive", "negative")
 COURSE_PROMPT = (
     "Classify the following review as having either a positive or negative sentiment:\n\n{text}"
 )
-TEMPLATE = (
-    "Classify the following review as having either a positive or negative sentiment.\n\n"
-    "Review: {text}"
-)
+INSTRUCTIONS = "Classify the following review as having either a positive or negative sentiment."
+TEMPLATE = "Review: {text}\nSentiment:"
 EXAMPLES = (
     Example({"text": "The pasta was delicious and the staff were lovely."}, "positive"),
     Example({"text": "Stopped working after two days, a waste of money."}, "negative"),
@@ -85,6 +83,7 @@ def folio(
     spec = BatchSpec(
         data=data,
         template=TEMPLATE,
+        system_prompt=INSTRUCTIONS,
         mode=mode,  # type: ignore[arg-type]  # one of the three, from this module
         labels=LABELS,
         examples=examples,

@@ -19,6 +19,7 @@ BENCHMARKS = (
     "embed",
     "ingest",
     "ui",
+    "lab",
     "packaging",
 )
 

@@ -9,18 +9,17 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeyEvent
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop import APP_NAME, __version__
+from desktop import APP_NAME
 from desktop.core.chat.messages import Message
 from desktop.core.chat.rag import SourceRef
 from desktop.core.chat.store import ConversationStore
@@ -139,7 +138,7 @@ class MainWindow(QMainWindow):
 
     def _build(self) -> None:
         with_library = self._library is not None
-        self.menus = MainMenus(self, with_library)
+        self.menus = MainMenus(self, with_library, self._paths)
         self.sidebar = ConversationSidebar(self._store)
         self.header = ChatHeader(self.presets, self.menus.chat_settings_action)
         # Two notices: what the loaded model is like (stays), and the latest problem (goes away
@@ -268,15 +267,16 @@ class MainWindow(QMainWindow):
         menus.rename_action.triggered.connect(self.conversations.rename_current)
         menus.delete_action.triggered.connect(self.conversations.delete_current)
         menus.show_library_action.toggled.connect(self._on_library_toggled)
-        menus.log_action.triggered.connect(self._on_open_log_folder)
         menus.settings_action.triggered.connect(self.open_settings)
         menus.models_action.triggered.connect(self.open_models)
         menus.lab_action.triggered.connect(self.lab.open)
+        menus.probabilities_action.toggled.connect(self.controller.show_probabilities)
+        self.controller.show_probabilities(menus.probabilities_action.isChecked())
+        self.chat_view.branch_requested.connect(self.controller.branch)
         self.model_control.refusal = self.lab.switch_refusal
         self.models_window.chat_model_chosen.connect(self.model_control.load)
         self.models_window.embedding_model_chosen.connect(self.choose_embedding_model)
         menus.chat_settings_action.triggered.connect(self.open_chat_settings)
-        menus.about_action.triggered.connect(self._on_about)
 
     # -- the model ------------------------------------------------------------------------------
 
@@ -550,21 +550,6 @@ class MainWindow(QMainWindow):
         self.controller.new_conversation()
 
     # -- the window -----------------------------------------------------------------------------
-
-    @Slot()
-    def _on_open_log_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._paths.logs)))
-
-    @Slot()
-    def _on_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Folio",
-            f"<b>Folio {__version__}</b><br>Chat with local language models, entirely offline. "
-            "Nothing you type leaves this computer.<br><br>"
-            f"Data: {self._paths.data}<br>Settings: {self._paths.settings_file}<br>"
-            f"Log: {self._paths.log_file}",
-        )
 
     def _resize_to_screen(self) -> None:
         screen = self.screen().availableGeometry() if self.screen() is not None else None

@@ -6,15 +6,23 @@ these menus (``desktop.ui.shortcuts``) and needs nothing else of the window.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtCore import QSettings, QUrl, Slot
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox
 
+from desktop import __version__
+from desktop.core.paths import AppPaths
 from desktop.ui.shortcuts import ShortcutsHelp
+
+PROBABILITIES = "chat/show_probabilities"
 
 
 class MainMenus:
-    def __init__(self, window: QMainWindow, with_library: bool) -> None:
+    def __init__(
+        self, window: QMainWindow, with_library: bool, paths: AppPaths | None = None
+    ) -> None:
         self._window = window
+        self._paths = paths
         bar = window.menuBar()
         file_menu = bar.addMenu("&File")
         self.new_action = self._action(file_menu, "&New chat", QKeySequence.StandardKey.New)
@@ -53,6 +61,16 @@ class MainMenus:
         self.rename_action = self._action(chat_menu, "Re&name chat", QKeySequence("F2"))
         self.delete_action = self._action(chat_menu, "&Delete chat")
         chat_menu.addSeparator()
+        self.probabilities_action = self._action(
+            chat_menu, "Show token &probabilities", QKeySequence("Ctrl+Shift+P")
+        )
+        self.probabilities_action.setCheckable(True)
+        self.probabilities_action.setChecked(bool(QSettings().value(PROBABILITIES, False, bool)))
+        self.probabilities_action.toggled.connect(self._on_probabilities_toggled)
+        self.probabilities_action.setToolTip(
+            "Keep each token's probability and the alternatives the model weighed; open them "
+            "from an answer's Probabilities link."
+        )
         self.chat_settings_action = self._action(
             chat_menu, "Settings for &this chat…", QKeySequence("Ctrl+Shift+,")
         )
@@ -77,6 +95,33 @@ class MainMenus:
         help_menu.addSeparator()
         self.log_action = self._action(help_menu, "Open &log folder")
         self.about_action = self._action(help_menu, "&About Folio")
+        self.log_action.triggered.connect(self._on_open_log_folder)
+        self.about_action.triggered.connect(self._on_about)
+
+    @Slot(bool)
+    def _on_probabilities_toggled(self, shown: bool) -> None:
+        QSettings().setValue(PROBABILITIES, shown)
+
+    @Slot()
+    def _on_open_log_folder(self) -> None:
+        if self._paths is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._paths.logs)))
+
+    @Slot()
+    def _on_about(self) -> None:
+        paths = self._paths
+        where = (
+            f"<br><br>Data: {paths.data}<br>Settings: {paths.settings_file}<br>"
+            f"Log: {paths.log_file}"
+            if paths is not None
+            else ""
+        )
+        QMessageBox.about(
+            self._window,
+            "About Folio",
+            f"<b>Folio {__version__}</b><br>Chat with local language models, entirely offline. "
+            "Nothing you type leaves this computer." + where,
+        )
 
     def _action(
         self,

@@ -40,6 +40,7 @@ from desktop.core.settings.presets import describe_sampling
 from desktop.core.settings.schema import Settings
 from desktop.ui.chat.answer_html import FROM_DOCUMENTS, FROM_MODEL_NOT_COVERED, NOT_COVERED
 from desktop.ui.chat.generation import GenerationBridge
+from desktop.ui.chat.probabilities import PROBABILITIES_KEY
 from desktop.ui.library.service import LibraryService
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,8 @@ class AnswerWriter(QObject):
         self._meta_extra: dict[str, Any] = {}
         self._retrieval_id: int | None = None
         self._retrieval_counter = 0
+        # Show probabilities: this many alternatives are kept for every token of an answer.
+        self.alternatives_per_token = 0
         # What a long prompt's progress says it is reading.
         self._reading = "Reading the conversation"
         self._closed = False
@@ -208,6 +211,7 @@ class AnswerWriter(QObject):
             continue_from=(
                 continuation_prefix(job.continued.content) if job.continued is not None else ""
             ),
+            logprobs=self.alternatives_per_token,
         )
         self.request_sent.emit(request)
         self._bridge.start(request)
@@ -388,9 +392,15 @@ class AnswerWriter(QObject):
             self._store.finish_message(answer.id, "", MessageStatus.INTERRUPTED, {})
 
     def _final_meta(self, job: AnswerJob, result: GenerationResult) -> dict[str, Any]:
+        stats = result.stats()
+        if result.probabilities:
+            earlier = job.continued.meta.get(PROBABILITIES_KEY, []) if job.continued else []
+            # A continued answer's tokens follow those already shown; a branch starts anew.
+            kept = earlier if isinstance(earlier, list) and job.continued is not None else []
+            stats[PROBABILITIES_KEY] = kept + [step.to_json() for step in result.probabilities]
         if job.continued is None:
-            return result.stats()
-        return merged_stats(job.continued.meta, result.stats())
+            return stats
+        return merged_stats(job.continued.meta, stats)
 
     def _end(self, removed: bool = False, error: str = "") -> None:
         job = self._job

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 # The chat setting with its preset and its own generation values (presets.ChatTuning).
 TUNING_KEY = "tuning"
+
+
+ALTERNATIVES_SHOWN = 5
 
 
 class ChatController(QObject):
@@ -272,6 +276,29 @@ class ChatController(QObject):
         self._show_conversation(conversation)
         self.messages_reset.emit([m for m in shown if m.id != answer.id])
         self._start(question, resumed, self._before(question, shown), continued=answer)
+        return True
+
+    def show_probabilities(self, shown: bool) -> None:
+        """Record each token's probability and five alternatives in the answers from now on."""
+        self._writer.alternatives_per_token = ALTERNATIVES_SHOWN if shown else 0
+
+    def branch(self, message_id: int, beginning: str) -> bool:
+        """A new version of the answer ``message_id`` (the chat's last) that begins with
+        ``beginning`` and goes on from there; the answer as it was stays one of its versions."""
+        found = self._last_answer(message_id)
+        if found is None or not beginning.strip() or not self._can_start():
+            return False
+        question, _answer = found
+        conversation = question.conversation_id
+        earlier = self._before(question, self._store.messages(conversation))
+        answer = self._store.restart_answer(question.id, None, self._answer_meta())
+        self._show_conversation(conversation)
+        self.messages_reset.emit(
+            [m for m in self._store.messages(conversation) if m.id != answer.id]
+        )
+        self._start(
+            question, answer, earlier, continued=replace(answer, content=beginning, meta={})
+        )
         return True
 
     def continue_last(self) -> bool:

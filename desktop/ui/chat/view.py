@@ -51,6 +51,7 @@ from desktop.core.documents.records import DocumentRecord, DocumentStatus
 from desktop.ui.appearance import colors
 from desktop.ui.chat.answer_html import STYLE as ANSWER_STYLE
 from desktop.ui.chat.answer_html import answer_html, preface_html
+from desktop.ui.chat.probabilities import PROBABILITIES_KEY, ProbabilityWindow
 from desktop.ui.chat.welcome import ADD_DOCUMENTS_URL, welcome_html
 
 if TYPE_CHECKING:
@@ -121,6 +122,8 @@ class ChatView(QTextBrowser):
     source_requested = Signal(object)  # SourceRef
     # The welcome's Add documents… link was clicked.
     add_documents_requested = Signal()
+    # Continue an answer from a token's alternative: the message, the answer's new beginning.
+    branch_requested = Signal(int, str)
 
     def __init__(
         self,
@@ -150,6 +153,7 @@ class ChatView(QTextBrowser):
         self._last_answer_id: int | None = None
         self._offering_regenerate: int | None = None
         self._showing_welcome = False
+        self._probabilities: ProbabilityWindow | None = None
         self._model_name = "Assistant"
         self._body_format = QTextCharFormat()
         self._body_format.setFontWeight(400)
@@ -415,6 +419,8 @@ class ChatView(QTextBrowser):
 
     def _footer_html(self, message: Message) -> str:
         links = [f'<a href="folio:copy/{message.id}">Copy</a>']
+        if message.meta.get(PROBABILITIES_KEY):
+            links.append(f'<a href="folio:probabilities/{message.id}">Probabilities</a>')
         if message.role == Role.USER:
             links.append(f'<a href="folio:edit/{message.id}">Edit</a>')
         elif self._offers_regenerate(message):
@@ -542,6 +548,11 @@ class ChatView(QTextBrowser):
                 self._copy(entry.code_blocks[index], "Code copied")
         elif action == "edit":
             self.edit_requested.emit(message_id)
+        elif action == "probabilities":
+            if self._probabilities is None:
+                self._probabilities = ProbabilityWindow(self)
+                self._probabilities.branch_requested.connect(self.branch_requested)
+            self._probabilities.show_message(entry.message)
         elif action == "regenerate":
             self.regenerate_requested.emit(message_id)
         elif action == "continue":

@@ -29,6 +29,7 @@ from desktop.core.platform import default_threads
 from desktop.core.settings.schema import GenerationSettings, ModelSettings
 
 RATIO_GOAL = 0.95
+PROBABILITIES_GOAL = 0.9
 PROMPT_TOKENS = 512
 ANSWER_TOKENS = 128
 CONTEXT = 2048
@@ -56,17 +57,18 @@ def long_question(engine: ChatEngine, tokens: int) -> str:
 
 
 def folio_run(
-    engine: ChatEngine, question: str, max_tokens: int, seed: int = 1234
+    engine: ChatEngine, question: str, max_tokens: int, seed: int = 1234, logprobs: int = 0
 ) -> GenerationResult:
     params = replace(GenerationSettings(), max_tokens=max_tokens, seed=seed)
-    stream = engine.stream(ChatRequest(question, params=params), threading.Event())
+    request = ChatRequest(question, params=params, logprobs=logprobs)
+    stream = engine.stream(request, threading.Event())
     for _text in stream:
         pass
     assert stream.result is not None
     return stream.result
 
 
-def folio_decode(engine: ChatEngine, tokens: int) -> tuple[float, int]:
+def folio_decode(engine: ChatEngine, tokens: int, logprobs: int = 0) -> tuple[float, int]:
     """Decode rate over at least ``tokens`` answer tokens, and how many were decoded.
 
     A base model without a chat template (Gemma 3 270M here) ends its turn after a sentence or
@@ -76,7 +78,7 @@ def folio_decode(engine: ChatEngine, tokens: int) -> tuple[float, int]:
     decoded = 0
     seconds = 0.0
     for seed in range(1234, 1234 + 16):
-        result = folio_run(engine, STORY, tokens - decoded, seed)
+        result = folio_run(engine, STORY, tokens - decoded, seed, logprobs)
         if result.completion_tokens > 1 and result.tokens_per_s > 0:
             decoded += result.completion_tokens - 1
             seconds += (result.completion_tokens - 1) / result.tokens_per_s
@@ -96,6 +98,8 @@ def bench_model(binary: Path, model: Path, rounds: int, threads: int) -> dict[st
         folio_run(engine, STORY, 16)
         folio_prefill: list[float] = []
         folio_decode_rates: list[float] = []
+        # Show probabilities on: five alternatives per token, read from each position's logits.
+        probability_decode_rates: list[float] = []
         reference_prefill: list[float] = []
         reference_decode: list[float] = []
         answered: list[int] = []
@@ -116,6 +120,7 @@ def bench_model(binary: Path, model: Path, rounds: int, threads: int) -> dict[st
             rate, decoded = folio_decode(engine, ANSWER_TOKENS)
             folio_decode_rates.append(rate)
             answered.append(decoded)
+            probability_decode_rates.append(folio_decode(engine, ANSWER_TOKENS, logprobs=5)[0])
     finally:
         engine.close()
     return {
@@ -128,6 +133,11 @@ def bench_model(binary: Path, model: Path, rounds: int, threads: int) -> dict[st
         "llama_bench_decode_tokens_per_s": round(median(reference_decode), 1),
         "prefill_ratio": median(folio_prefill) / median(reference_prefill),
         "decode_ratio": median(folio_decode_rates) / median(reference_decode),
+        "folio_decode_with_probabilities_tokens_per_s": round(
+            median(probability_decode_rates), 1
+        ),
+        "probabilities_decode_ratio": median(probability_decode_rates)
+        / median(folio_decode_rates),
     }
 
 
@@ -153,7 +163,10 @@ def run(rounds: int = 5, model_paths: list[Path] | None = None) -> BenchResult:
         stem = Path(m["model"]).stem
         result.ratios[f"decode_vs_llama_bench[{stem}]"] = m["decode_ratio"]
         result.ratios[f"prefill_vs_llama_bench[{stem}]"] = m["prefill_ratio"]
+    with_probabilities = min(m["probabilities_decode_ratio"] for m in per_model)
+    result.ratios["decode_with_probabilities_vs_without"] = with_probabilities
     result.goals = {
+        "decode_with_probabilities_vs_without": Goal(PROBABILITIES_GOAL, with_probabilities),
         "decode_vs_llama_bench": Goal(RATIO_GOAL, decode),
         "prefill_vs_llama_bench": Goal(RATIO_GOAL, prefill),
     }

@@ -33,6 +33,7 @@ from desktop.core.documents.relevance import describe
 from desktop.core.errors import EngineError
 from desktop.core.formatting import terminal_text
 from desktop.core.llm.engine import ChatEngine, ChatRequest, ModelInfo
+from desktop.core.llm.inspection import summary_lines
 from desktop.core.llm.probabilities import TokenProbabilities, score_sequence
 from desktop.core.llm.prompting import QuestionTooLongError
 from desktop.core.paths import AppPaths
@@ -107,6 +108,8 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
             "finish_reason": result.finish_reason,
             "seed": result.seed,
         }
+        if args.show_prompt and result.prompt is not None:
+            reply["prompt"] = result.prompt.to_json()
         if args.logprobs:
             reply["logprobs"] = [step.to_json() for step in result.probabilities]
             overall = score_sequence(result.probabilities)
@@ -122,6 +125,13 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         print(flush=True)
         if args.logprobs:
             print(probabilities_table(result.probabilities))
+        if args.show_prompt and result.prompt is not None:
+            print()
+            print("\n".join(summary_lines(result.prompt)))
+            print("─" * 40)
+            # Line by line: its line breaks are the prompt's own; anything else unsafe escaped.
+            print("\n".join(terminal_text(line) for line in result.prompt.text.split("\n")))
+            print("─" * 40)
         if result.finish_reason == "repetition":
             print(f"({REPETITION_NOTICE})")
         if sources:

@@ -57,6 +57,12 @@ def add_ask(commands: Any) -> None:
         'its position; --json adds "logprobs": [{"token", "logprob", "top": [...]}] and '
         '"total_logprob", "perplexity".',
     )
+    ask.add_argument(
+        "--show-prompt",
+        action="store_true",
+        help="After the answer, print the exact prompt the model read (chat template, special "
+        'tokens and all) with each part\'s token count; --json adds "prompt".',
+    )
     add_setting_options(ask)
 
 

@@ -272,7 +272,7 @@ class MainWindow(QMainWindow):
         menus.lab_action.triggered.connect(self.lab.open)
         menus.probabilities_action.toggled.connect(self.controller.show_probabilities)
         self.controller.show_probabilities(menus.probabilities_action.isChecked())
-        self.chat_view.branch_requested.connect(self.controller.branch)
+        self.chat_view.details.branch_requested.connect(self.controller.branch)
         self.model_control.refusal = self.lab.switch_refusal
         self.models_window.chat_model_chosen.connect(self.model_control.load)
         self.models_window.embedding_model_chosen.connect(self.choose_embedding_model)

@@ -113,3 +113,18 @@ def test_ask_logprobs_json_gives_plain_numbers_per_token(folio_home: Path) -> No
 
 def test_ask_logprobs_out_of_range_is_refused(folio_home: Path) -> None:
     assert_one_line_error(folio("ask", "Hi", "--logprobs", "99", home=folio_home), "0 to 20")
+
+
+def test_ask_show_prompt_gives_the_parts_adding_up_to_the_prompt(folio_home: Path) -> None:
+    run = folio(
+        "ask", "What is a token?", "--show-prompt", "--max-tokens", "16", "--json", home=folio_home
+    )
+    assert run.returncode == 0, run.stderr
+    prompt = json.loads(run.stdout)["prompt"]
+    assert "What is a token?" in prompt["text"]
+    assert sum(part["tokens"] for part in prompt["parts"]) == prompt["tokens"]
+    kinds = [part["kind"] for part in prompt["parts"]]
+    assert kinds[-2:] == ["question", "template"]
+    plain = folio("ask", "What is a token?", "--show-prompt", "--max-tokens", "16", home=folio_home)
+    assert "The prompt the model read:" in plain.stdout
+    assert "What is a token?" in plain.stdout.split("The prompt the model read:")[1]

@@ -14,6 +14,7 @@ from desktop.core.chat.messages import MessageStatus
 from desktop.core.chat.rag import NOT_FROM_DOCUMENTS, NOT_IN_LIBRARY, sources_from_meta
 from desktop.core.chat.scope import DocumentScope
 from desktop.ui.chat.answer_html import FROM_DOCUMENTS, FROM_MODEL_NOT_COVERED, NOT_COVERED
+from desktop.ui.chat.prompt_inspector import PromptInspector, inspection_of
 from desktop.ui.main_window import MainWindow
 from tests.support.documents import LEASE_PAGES, REPORT_PAGES, make_pdf
 from tests.ui.conftest import WindowFactory
@@ -86,6 +87,15 @@ def test_a_library_question_is_answered_from_it_with_quoted_evidence(
     assert statuses[0] == "Searching your documents…"
     assert any(status.startswith("Reading ") and "tokens)" in status for status in statuses)
     assert statuses[-1] == ""
+    # The prompt inspector shows what the model read: the passages inside the question.
+    window.chat_view.anchorClicked.emit(QUrl(f"folio:prompt/{answer.id}"))
+    inspector = window.chat_view.findChild(PromptInspector)
+    assert inspector is not None and inspector.isVisible()
+    inspection = inspection_of(answer)
+    assert inspection is not None
+    assert "1,200 dollars" in inspection.text and "1,200 dollars" in inspector.text.toPlainText()
+    assert sum(part.tokens for part in inspection.parts) == inspection.tokens
+    assert "lease.pdf" in inspector.sources.text() and "relevance" in inspector.sources.text()
 
 
 def test_documents_only_declines_and_offers_the_model_in_one_click(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from desktop.core.errors import EngineError, ModelLoadError, NoModelError
 from desktop.core.llm import binding, llama_log, sampling
+from desktop.core.llm.inspection import PromptInspection, inspect_prompt
 from desktop.core.llm.owner_thread import OwnerThread
 from desktop.core.llm.probabilities import TokenProbabilities
 from desktop.core.llm.prompting import (
@@ -101,6 +102,8 @@ class GenerationResult:
     model: str
     # One entry per generated token when the request asked for ``logprobs``.
     probabilities: tuple[TokenProbabilities, ...] = ()
+    # The exact prompt read, taken apart (see ``inspection``).
+    prompt: PromptInspection | None = None
 
     def stats(self) -> dict[str, Any]:
         """Plain JSON-ready figures, as stored with the message."""
@@ -335,6 +338,11 @@ class ChatEngine(OwnerThread):
     def _count_tokens(self, text: str) -> int:
         return len(self._tokenize(text))
 
+    def _count_plain(self, text: str) -> int:
+        """Tokens of ``text`` inside a prompt: no BOS of its own."""
+        llama, _, _ = self._require()
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
     def _generate(
         self, request: ChatRequest, cancel: threading.Event, sink: GenerationSink
     ) -> GenerationResult:
@@ -476,6 +484,13 @@ class ChatEngine(OwnerThread):
             dropped_messages=fitted.dropped_messages,
             model=info.name,
             probabilities=tuple(recorder.steps) if recorder is not None else (),
+            prompt=inspect_prompt(
+                fitted,
+                _within_answer(fitted.prompt, continued),
+                len(prompt_tokens),
+                self._count_plain,
+                prompt_format.name,
+            ),
         )
 
     def _recorder(

@@ -41,6 +41,7 @@ from desktop.core.settings.schema import Settings
 from desktop.ui.chat.answer_html import FROM_DOCUMENTS, FROM_MODEL_NOT_COVERED, NOT_COVERED
 from desktop.ui.chat.generation import GenerationBridge
 from desktop.ui.chat.probabilities import PROBABILITIES_KEY
+from desktop.ui.chat.prompt_inspector import PROMPT_KEY
 from desktop.ui.library.service import LibraryService
 
 log = logging.getLogger(__name__)
@@ -393,6 +394,8 @@ class AnswerWriter(QObject):
 
     def _final_meta(self, job: AnswerJob, result: GenerationResult) -> dict[str, Any]:
         stats = result.stats()
+        if result.prompt is not None:
+            stats[PROMPT_KEY] = result.prompt.to_json()
         if result.probabilities:
             earlier = job.continued.meta.get(PROBABILITIES_KEY, []) if job.continued else []
             # A continued answer's tokens follow those already shown; a branch starts anew.

@@ -49,9 +49,9 @@ from desktop.core.chat.rag import (
 )
 from desktop.core.documents.records import DocumentRecord, DocumentStatus
 from desktop.ui.appearance import colors
+from desktop.ui.chat.answer_details import AnswerDetails
 from desktop.ui.chat.answer_html import STYLE as ANSWER_STYLE
 from desktop.ui.chat.answer_html import answer_html, preface_html
-from desktop.ui.chat.probabilities import PROBABILITIES_KEY, ProbabilityWindow
 from desktop.ui.chat.welcome import ADD_DOCUMENTS_URL, welcome_html
 
 if TYPE_CHECKING:
@@ -122,8 +122,6 @@ class ChatView(QTextBrowser):
     source_requested = Signal(object)  # SourceRef
     # The welcome's Add documents… link was clicked.
     add_documents_requested = Signal()
-    # Continue an answer from a token's alternative: the message, the answer's new beginning.
-    branch_requested = Signal(int, str)
 
     def __init__(
         self,
@@ -153,7 +151,7 @@ class ChatView(QTextBrowser):
         self._last_answer_id: int | None = None
         self._offering_regenerate: int | None = None
         self._showing_welcome = False
-        self._probabilities: ProbabilityWindow | None = None
+        self.details = AnswerDetails(self)
         self._model_name = "Assistant"
         self._body_format = QTextCharFormat()
         self._body_format.setFontWeight(400)
@@ -419,8 +417,7 @@ class ChatView(QTextBrowser):
 
     def _footer_html(self, message: Message) -> str:
         links = [f'<a href="folio:copy/{message.id}">Copy</a>']
-        if message.meta.get(PROBABILITIES_KEY):
-            links.append(f'<a href="folio:probabilities/{message.id}">Probabilities</a>')
+        links += AnswerDetails.links(message)
         if message.role == Role.USER:
             links.append(f'<a href="folio:edit/{message.id}">Edit</a>')
         elif self._offers_regenerate(message):
@@ -548,11 +545,8 @@ class ChatView(QTextBrowser):
                 self._copy(entry.code_blocks[index], "Code copied")
         elif action == "edit":
             self.edit_requested.emit(message_id)
-        elif action == "probabilities":
-            if self._probabilities is None:
-                self._probabilities = ProbabilityWindow(self)
-                self._probabilities.branch_requested.connect(self.branch_requested)
-            self._probabilities.show_message(entry.message)
+        elif self.details.open(action, entry.message):
+            pass
         elif action == "regenerate":
             self.regenerate_requested.emit(message_id)
         elif action == "continue":

@@ -180,3 +180,33 @@ def test_the_kept_words_are_those_llama_cpps_chain_keeps(llama: Any, chain: Chai
     finally:
         sampling.uninstall(llama)
     assert compared == 24
+
+
+def test_the_prompts_parts_add_up_to_what_the_model_read(engine: ChatEngine) -> None:
+    params = dataclasses.replace(GenerationSettings(), max_tokens=8)
+    history = (
+        {"role": "user", "content": "My name is Ada."},
+        {"role": "assistant", "content": "Hello Ada!"},
+    )
+    request = ChatRequest(
+        "What is my name?",
+        history=history,
+        system_prompt="Be brief.",
+        params=params,  # type: ignore[arg-type]
+    )
+    result = engine.generate(request, threading.Event()).result()
+    inspection = result.prompt
+    assert inspection is not None
+    assert inspection.tokens == result.prompt_tokens
+    assert sum(part.tokens for part in inspection.parts) == inspection.tokens
+    assert [part.kind for part in inspection.parts] == [
+        "system",
+        "earlier",
+        "earlier",
+        "question",
+        "template",
+    ]
+    assert all(part.tokens > 0 for part in inspection.parts)
+    for part in inspection.parts[:-1]:
+        assert part.text in inspection.text
+    assert json.loads(json.dumps(inspection.to_json()))["tokens"] == inspection.tokens

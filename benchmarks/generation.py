@@ -133,11 +133,8 @@ def bench_model(binary: Path, model: Path, rounds: int, threads: int) -> dict[st
         "llama_bench_decode_tokens_per_s": round(median(reference_decode), 1),
         "prefill_ratio": median(folio_prefill) / median(reference_prefill),
         "decode_ratio": median(folio_decode_rates) / median(reference_decode),
-        "folio_decode_with_probabilities_tokens_per_s": round(
-            median(probability_decode_rates), 1
-        ),
-        "probabilities_decode_ratio": median(probability_decode_rates)
-        / median(folio_decode_rates),
+        "folio_decode_with_probabilities_tokens_per_s": round(median(probability_decode_rates), 1),
+        "probabilities_decode_ratio": median(probability_decode_rates) / median(folio_decode_rates),
     }
 
 

@@ -52,6 +52,8 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     cancel = threading.Event()
     try:
         info = engine.load(model_path, settings.model).result()
+        if info.lora_problem:
+            raise UsageError(info.lora_problem)
         params = settings.generation
         if not 0 <= args.logprobs <= 20:
             raise UsageError("--logprobs takes a number of alternatives from 0 to 20")

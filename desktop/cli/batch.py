@@ -28,7 +28,9 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     engine = ChatEngine()
     control = RunControl()
     try:
-        engine.load(model_path, settings.model).result()
+        info = engine.load(model_path, settings.model).result()
+        if info.lora_problem:
+            raise UsageError(info.lora_problem)
         runner = BatchRunner(spec, engine, paths.lab_runs)
         if args.fresh and runner.folder.exists():
             shutil.rmtree(runner.folder)

@@ -128,3 +128,19 @@ def test_ask_show_prompt_gives_the_parts_adding_up_to_the_prompt(folio_home: Pat
     plain = folio("ask", "What is a token?", "--show-prompt", "--max-tokens", "16", home=folio_home)
     assert "The prompt the model read:" in plain.stdout
     assert "What is a token?" in plain.stdout.split("The prompt the model read:")[1]
+
+
+def test_ask_with_a_lora_adapter_and_with_a_wrong_one(
+    folio_home: Path, tmp_path: Path, starter_model: Path
+) -> None:
+    from tests.support.lora import write_lora
+
+    good = write_lora(tmp_path / "style.gguf", starter_model)
+    run = folio(
+        "ask", "Hi", "--lora", str(good), "--lora-scale", "0.5", "--max-tokens", "16",
+        "--json", home=folio_home,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    wrong = write_lora(tmp_path / "other.gguf", starter_model, architecture="gemma3")
+    refused = folio("ask", "Hi", "--lora", str(wrong), home=folio_home)
+    assert_one_line_error(refused, "other.gguf", "gemma3")

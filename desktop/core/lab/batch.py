@@ -159,7 +159,7 @@ class RunOutcome:
     model: str
 
 
-def run_id(spec: BatchSpec, model_file: Path) -> str:
+def run_id(spec: BatchSpec, model_file: Path, model_identity: str = "") -> str:
     digest = hashlib.sha256()
     with spec.data.open("rb") as data:
         for block in iter(lambda: data.read(1 << 20), b""):
@@ -168,7 +168,7 @@ def run_id(spec: BatchSpec, model_file: Path) -> str:
     identity = {
         "data_sha256": digest.hexdigest(),
         "spec": {**spec.describe(), "data": spec.data.name},
-        "model": [model_file.name, stat.st_size],
+        "model": [model_file.name, stat.st_size, model_identity],
     }
     encoded = json.dumps(identity, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(encoded).hexdigest()[:16]
@@ -183,7 +183,7 @@ class BatchRunner:
             raise EngineError("No model is loaded: load a chat model before running a batch.")
         self.spec = spec
         self.engine = engine
-        self.model_name = info.name
+        self.model_name = info.identity
         self.dataset: DatasetInfo = inspect_dataset(spec.data)
         self.template = PromptTemplate.parse(spec.template)
         self.template.check_columns(self.dataset.columns)
@@ -193,7 +193,7 @@ class BatchRunner:
                 f"{spec.data.name} (its columns are {', '.join(self.dataset.columns)})."
             )
         self.plan = PromptPlan(self.template, spec.system_prompt, spec.examples, spec.style)
-        self.folder = runs / run_id(spec, info.path)
+        self.folder = runs / run_id(spec, info.path, info.identity)
         self._results = self.folder / "results.jsonl"
         self._timings = self.folder / "timings.jsonl"
         self._prior: list[float] | None = None

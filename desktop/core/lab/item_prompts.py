@@ -156,13 +156,15 @@ class LabelTrie:
 
 
 def label_variants(label: str) -> tuple[str, ...]:
-    """The ways a model may write a label as its answer: as given, capitalised, in capitals.
+    """The ways a model may write a label as its answer: as given, and capitalised.
 
     A chat model asked for "positive or negative" usually begins its answer with "Positive";
     scoring only the lower-case word measures its spelling, not its judgement. A label's
-    probability is the sum over these spellings.
+    probability is the sum over these spellings. Capitals throughout are rare as an answer and
+    split into several tokens, each a decode of its own per item: measured on the starter
+    model, they made an item 2.3 times as slow for no change in the labels chosen.
     """
-    return tuple(dict.fromkeys((label, label[:1].upper() + label[1:], label.upper())))
+    return tuple(dict.fromkeys((label, label[:1].upper() + label[1:])))
 
 
 def combine_variants(scores: Sequence[float]) -> float:

@@ -76,6 +76,34 @@ def candidate_arrays(candidates_pointer: Any) -> tuple[Any, Any]:
     return entries["id"].astype(np.int32), entries["logit"].astype(np.float32)
 
 
+class LoraAdapter:
+    """A LoRA adapter loaded for one model; freed with ``close`` (or with the model)."""
+
+    def __init__(self, llama: Llama, path: str) -> None:
+        binding = llama_cpp()
+        self._llama = llama
+        self.pointer = binding.llama_adapter_lora_init(llama._model.model, path.encode("utf-8"))
+        if not self.pointer:
+            raise ValueError(f"llama.cpp could not load the adapter {path}")
+
+    def apply(self, scale: float) -> None:
+        """Use this adapter alone, at ``scale``, from the next decode on (freed if it cannot
+        be)."""
+        binding = llama_cpp()
+        adapters = (binding.llama_adapter_lora_p_ctypes * 1)(self.pointer)
+        scales = (ctypes.c_float * 1)(scale)
+        if binding.llama_set_adapters_lora(self._llama._ctx.ctx, adapters, 1, scales):
+            self.close()
+            raise ValueError("llama.cpp could not apply the adapter")
+
+    def close(self) -> None:
+        binding = llama_cpp()
+        if self.pointer:
+            binding.llama_set_adapters_lora(self._llama._ctx.ctx, None, 0, None)
+            binding.llama_adapter_lora_free(self.pointer)
+            self.pointer = None
+
+
 def set_threads(llama: Llama, threads: int) -> None:
     """Use ``threads`` for the next decode (generation and prompt alike)."""
     llama_cpp().llama_set_n_threads(llama._ctx.ctx, threads, threads)

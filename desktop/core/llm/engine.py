@@ -17,13 +17,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from desktop.core.errors import EngineError, ModelLoadError, NoModelError
 from desktop.core.llm import binding, llama_log, sampling
+from desktop.core.llm.adapters import apply_lora
 from desktop.core.llm.inspection import PromptInspection, inspect_prompt
+from desktop.core.llm.load_failures import explain_load_failure
 from desktop.core.llm.owner_thread import OwnerThread
 from desktop.core.llm.probabilities import TokenProbabilities
 from desktop.core.llm.prompting import (
@@ -69,6 +71,15 @@ class ModelInfo:
     file_size: int
     threads: int
     memory: MemoryEstimate
+    # The LoRA adapter applied ("" for none) and its scale; why the one asked for was not.
+    lora: str = ""
+    lora_scale: float = 0.0
+    lora_problem: str = ""
+
+    @property
+    def identity(self) -> str:
+        """The model as what it writes depends on: its name, and its adapter at its scale."""
+        return self.name + (f" + LoRA {self.lora} ×{self.lora_scale:g}" if self.lora else "")
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,7 @@ class ChatEngine(OwnerThread):
         self._prefill_abort: binding.PrefillAbort | None = None
         self._chain_hooks: sampling.ChainHooks | None = None
         self._scorer: PrefixScorer | None = None
+        self._lora: binding.LoraAdapter | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -257,7 +269,7 @@ class ChatEngine(OwnerThread):
                     **arguments,
                 )
             except (ValueError, RuntimeError, OSError) as exc:
-                raise ModelLoadError(_explain_load_failure(header, errors.lines, exc)) from exc
+                raise ModelLoadError(explain_load_failure(header, errors.lines, exc)) from exc
         log.info(
             "loaded %s (%s, n_ctx=%d, threads=%d) in %.2fs",
             path.name,
@@ -286,7 +298,17 @@ class ChatEngine(OwnerThread):
             threads=threads,
             memory=memory,
         )
+        if options.lora_path:
+            self._info = self._with_lora(llama, header, options)
         return self._info
+
+    def _with_lora(self, llama: Llama, header: GGUFInfo, options: ModelSettings) -> ModelInfo:
+        assert self._info is not None
+        applied = apply_lora(llama, header, Path(options.lora_path), options.lora_scale)
+        self._lora = applied.adapter
+        return replace(
+            self._info, lora=applied.name, lora_scale=applied.scale, lora_problem=applied.problem
+        )
 
     def _choose_format(self, llama: Llama, header: GGUFInfo) -> PromptFormat:
         template = header.chat_template
@@ -306,6 +328,9 @@ class ChatEngine(OwnerThread):
         return chat_format
 
     def _unload(self) -> None:
+        if self._lora is not None:
+            self._lora.close()
+            self._lora = None
         if self._llama is not None:
             self._llama.close()
         self._llama = None
@@ -331,7 +356,7 @@ class ChatEngine(OwnerThread):
         llama, prompt_format, info = self._require()
         if self._scorer is None:
             self._scorer = PrefixScorer(
-                llama, prompt_format, info.context_length, info.name, self._tokenize
+                llama, prompt_format, info.context_length, info.identity, self._tokenize
             )
         return job(self._scorer)
 
@@ -567,19 +592,3 @@ def _stop_prefix_length(text: str, stops: Sequence[str]) -> int:
                 longest = length
                 break
     return longest
-
-
-def _explain_load_failure(header: GGUFInfo, errors: Sequence[str], exc: Exception) -> str:
-    detail = " ".join(line.strip() for line in errors if line.strip())
-    name = header.path.name
-    if "unknown model architecture" in detail or "unknown architecture" in detail:
-        return (
-            f"“{name}” is a “{header.architecture}” model, an architecture this version of "
-            "llama.cpp cannot run. Choose a model of a supported family (Llama, Qwen, Mistral, "
-            "Gemma, Phi, SmolLM…)."
-        )
-    if "failed to allocate" in detail or "out of memory" in detail.lower():
-        return f"There is not enough memory to load “{name}”. Choose a smaller model."
-    if detail:
-        return f"llama.cpp could not load “{name}”: {detail[-400:]}"
-    return f"llama.cpp could not load “{name}” ({exc})."

@@ -27,6 +27,7 @@ from desktop.core.llm.probabilities import (
     FloatArray,
     apply_chain,
     log_normaliser,
+    top_indices,
 )
 from desktop.core.llm.prompting import PromptFormat
 
@@ -36,6 +37,16 @@ if TYPE_CHECKING:
 
 class ItemTooLongError(EngineError):
     """One item does not fit in the context window with the shared prefix and the answer."""
+
+
+@dataclass(frozen=True)
+class NextWords:
+    """The likeliest next tokens, best first: their texts and raw logits; a logit minus
+    ``normaliser`` is its log-probability over the whole vocabulary."""
+
+    texts: tuple[str, ...]
+    logits: tuple[float, ...]
+    normaliser: float
 
 
 @dataclass(frozen=True)
@@ -201,6 +212,20 @@ class PrefixScorer:
             return int(kept.tokens[0])
         probabilities = kept.probabilities.astype(np.float64)
         return int(rng.choice(kept.tokens, p=probabilities / probabilities.sum()))
+
+    def next_words(self, text: str, count: int = 200) -> NextWords:
+        """The ``count`` likeliest next tokens after ``text`` read as a plain continuation (the
+        settings' preview of the sampler)."""
+        self.prime([])
+        tokens = self.tokenize(text)
+        position, logits = self.read_item(tokens, 1)
+        del position
+        best = top_indices(logits, count)
+        return NextWords(
+            texts=tuple(self.token_text(int(token)) for token in best),
+            logits=tuple(float(logits[token]) for token in best),
+            normaliser=log_normaliser(logits),
+        )
 
     def end_tokens(self) -> tuple[int, ...]:
         """The tokens that end a turn in this model (for a constrained answer's last step)."""

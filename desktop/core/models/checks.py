@@ -41,3 +41,23 @@ def check_embedding_model_file(path: Path) -> GGUFInfo:
             "Choose an embedding model such as all-MiniLM, bge or nomic-embed."
         )
     return header
+
+
+def check_lora_file(path: Path, architecture: str | None = None) -> GGUFInfo:
+    """The header of a LoRA adapter (for a model of ``architecture`` when given), or
+    ``ModelLoadError`` saying why the file cannot be one."""
+    header = read_model_header(path)
+    kind = header.metadata.get("general.type")
+    adapter = header.metadata.get("adapter.type")
+    if kind != "adapter" or adapter != "lora":
+        what = "a whole model" if kind in (None, "model") else f"a “{kind}” file"
+        raise ModelLoadError(
+            f"“{path.name}” is not a LoRA adapter: its header says it is {what}. Choose a GGUF "
+            "LoRA adapter (converted with llama.cpp's convert_lora_to_gguf.py)."
+        )
+    if architecture is not None and header.architecture != architecture:
+        raise ModelLoadError(
+            f"“{path.name}” is a LoRA adapter for “{header.architecture}” models, but the chat "
+            f"model is a “{architecture}” model. Choose an adapter trained for this model."
+        )
+    return header

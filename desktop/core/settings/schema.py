@@ -18,7 +18,11 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
 
 from desktop.core.errors import EngineError
-from desktop.core.models.checks import check_chat_model_file, check_embedding_model_file
+from desktop.core.models.checks import (
+    check_chat_model_file,
+    check_embedding_model_file,
+    check_lora_file,
+)
 
 Value = float | int | str | tuple[str, ...]
 
@@ -267,6 +271,28 @@ class ModelSettings:
         effect=Effect.RELOAD_MODEL,
         minimum_title="All layers",
         binding_arg="n_gpu_layers",
+    )
+    lora_path: str = setting(
+        "",
+        "LoRA adapter",
+        "A GGUF LoRA adapter trained for the chat model, applied on top of it: a small file "
+        "that specialises the model (a style, a task). Empty means none. An adapter for another "
+        "model is refused and the model works without it.",
+        effect=Effect.RELOAD_MODEL,
+        file_filter="GGUF LoRA adapters (*.gguf)",
+        empty_title="none",
+        option="--lora",
+        check=check_lora_file,
+    )
+    lora_scale: float = setting(
+        1.0,
+        "LoRA scale",
+        "How strongly the adapter changes the model: 0 is the model as it is, 1 the adapter as "
+        "trained, more exaggerates it.",
+        minimum=0.0,
+        maximum=4.0,
+        effect=Effect.RELOAD_MODEL,
+        option="--lora-scale",
     )
 
 

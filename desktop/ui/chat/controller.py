@@ -278,6 +278,10 @@ class ChatController(QObject):
         self._start(question, resumed, self._before(question, shown), continued=answer)
         return True
 
+    @property
+    def engine(self) -> ChatEngine:
+        return self._engine
+
     def show_probabilities(self, shown: bool) -> None:
         """Record each token's probability and five alternatives in the answers from now on."""
         self._writer.alternatives_per_token = ALTERNATIVES_SHOWN if shown else 0

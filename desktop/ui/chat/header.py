@@ -86,7 +86,8 @@ class ChatHeader(QWidget):
             self.model_label.setText("No model")
             self.model_label.setToolTip("")
             return
-        self.model_label.setText(f"{info.name} · {info.context_length:,}-token context")
+        lora = f" · LoRA {info.lora} ×{info.lora_scale:g}" if info.lora else ""
+        self.model_label.setText(f"{info.name}{lora} · {info.context_length:,}-token context")
         self.model_label.setToolTip(
             f"{info.path}\n{info.architecture}, {info.parameter_count / 1e6:,.0f}M parameters, "
             f"{info.file_size / 1e6:,.0f} MB\nPrompt format: {info.prompt_format}\n"

@@ -116,7 +116,12 @@ class ChatModelControl(QObject):
         self._header.show_model(info)
         notice = model_notice(info, bool(QSettings().value(STARTER_DISMISSED, False, bool)))
         self._starter_notice_shown = notice is not None and is_starter_model(info.path)
-        if notice is None:
+        if info.lora_problem:
+            # The model works; the adapter asked for does not, and the user should know why.
+            self._banner.show_notice(
+                html.escape(info.lora_problem) + " The model answers without it.", "warning"
+            )
+        elif notice is None:
             self._banner.hide()
         else:
             self._banner.show_notice(*notice)

@@ -103,6 +103,7 @@ class SettingsDialog(QDialog):
         self._pages: dict[str, int] = {}
         self._filling = False
         self._tasks = Tasks(self)
+        self._preview_box = QVBoxLayout()
         self.setWindowTitle(f"Settings for “{chat_title}”" if chat_title else "Settings")
         self._chat_heading = f"Settings for “{chat_title}”" if chat_title else ""
         self.resize(980, 680)
@@ -185,7 +186,8 @@ class SettingsDialog(QDialog):
         note = GROUP_NOTES[group]
         if group == GENERATION:
             grid.addWidget(self._build_preset_row(), row, 0, 1, 2)
-            row += 1
+            grid.addLayout(self._preview_box, row + 1, 0, 1, 2)
+            row += 2
         elif note:
             label = QLabel(note)
             label.setObjectName("groupNote")
@@ -397,6 +399,10 @@ class SettingsDialog(QDialog):
     # -- slots ----------------------------------------------------------------------------------
 
     @Slot()
+    def add_preview(self, preview: QWidget) -> None:
+        """A widget shown under the presets on the Generation page (the sampler's preview)."""
+        self._preview_box.addWidget(preview)
+
     def _on_field_changed(self) -> None:
         if self._filling:
             return

@@ -47,12 +47,14 @@ class SettingsDialogs(QObject):
     def open_global(self) -> SettingsDialog:
         # Imported when first opened, not with the window: its first appearance would wait.
         from desktop.ui.settings.dialog import SettingsDialog
+        from desktop.ui.settings.sampling_preview import SamplingPreview
 
         if self._global is not None:
             self._global.raise_()
             self._global.activateWindow()
             return self._global
         dialog = SettingsDialog(self._settings(), self._presets, self._parent)
+        SamplingPreview.attach(self._controller.engine, dialog)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.applied.connect(self.applied)
         dialog.finished.connect(self._on_global_finished)
@@ -63,6 +65,7 @@ class SettingsDialogs(QObject):
     def open_chat(self, chat_title: str) -> SettingsDialog:
         """This chat's own generation settings, on top of the global ones."""
         from desktop.ui.settings.dialog import SettingsDialog
+        from desktop.ui.settings.sampling_preview import SamplingPreview
 
         if self._chat is not None:
             self._chat.close()
@@ -74,6 +77,7 @@ class SettingsDialogs(QObject):
             chat_title=chat_title,
             chat_preset=self._controller.tuning.preset,
         )
+        SamplingPreview.attach(self._controller.engine, dialog)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.applied.connect(self._on_chat_applied)
         dialog.finished.connect(self._on_chat_finished)

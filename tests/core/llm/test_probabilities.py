@@ -22,6 +22,7 @@ from desktop.core.llm.probabilities import (
     describe_position,
     score_sequence,
 )
+from desktop.core.llm.prompting import ChatMessage
 from desktop.core.settings.schema import GenerationSettings
 
 
@@ -184,7 +185,7 @@ def test_the_kept_words_are_those_llama_cpps_chain_keeps(llama: Any, chain: Chai
 
 def test_the_prompts_parts_add_up_to_what_the_model_read(engine: ChatEngine) -> None:
     params = dataclasses.replace(GenerationSettings(), max_tokens=8)
-    history = (
+    history: tuple[ChatMessage, ...] = (
         {"role": "user", "content": "My name is Ada."},
         {"role": "assistant", "content": "Hello Ada!"},
     )
@@ -192,7 +193,7 @@ def test_the_prompts_parts_add_up_to_what_the_model_read(engine: ChatEngine) -> 
         "What is my name?",
         history=history,
         system_prompt="Be brief.",
-        params=params,  # type: ignore[arg-type]
+        params=params,
     )
     result = engine.generate(request, threading.Event()).result()
     inspection = result.prompt

@@ -112,3 +112,33 @@ def test_the_model_is_not_switched_under_a_running_batch(
     lab._on_pause()
     _wait_until_idle(qtbot, lab)
     assert window.lab.switch_refusal() == ""
+
+
+def test_zero_shot_and_few_shot_side_by_side(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window()
+    lab = window.lab.open()
+    lab.form.set_data(_reviews(tmp_path))
+    lab.form.examples.setPlainText("")
+    lab.variants.keep_button.click()
+    lab.form.examples.setPlainText("Delicious! => positive\nAwful. => negative")
+    lab.variants.keep_button.click()
+    assert len(lab.variants.specs) == 2
+    assert "A: likeliest label, no examples" in lab.variants.listing.text()
+    assert "B: likeliest label, 2 examples" in lab.variants.listing.text()
+    assert lab.variants.compare_button.isEnabled()
+    lab.variants.compare_button.click()
+    assert lab.running
+    _wait_until_idle(qtbot, lab)
+    compared = lab.variants.compare_window
+    assert compared is not None and compared.isVisible()
+    assert compared.variants.rowCount() == 2
+    assert "accuracy" in compared.variants.item(0, 2).text()
+    assert "rows/s" in compared.variants.item(1, 2).text()
+    assert compared.rows.rowCount() == len(ROWS)
+    differing = int(compared.disagreements.text().split("disagree on ")[1].split(" of")[0])
+    compared.only_disagreements.setChecked(True)
+    assert compared.visible_rows() == differing
+    compared.only_disagreements.setChecked(False)
+    assert compared.visible_rows() == len(ROWS)

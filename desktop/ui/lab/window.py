@@ -39,6 +39,7 @@ from desktop.ui.errors import show_error
 from desktop.ui.lab.charts import ConfusionGrid, LabelBars
 from desktop.ui.lab.form import LabForm
 from desktop.ui.lab.results_table import ResultRow, ResultsTableModel
+from desktop.ui.lab.variants import VariantsBar
 from desktop.ui.tasks import Task, TaskContext, Tasks
 
 GEOMETRY = "lab/geometry"
@@ -90,6 +91,7 @@ class LabWindow(QWidget):
         self._runner: BatchRunner | None = None
 
         self.form = LabForm(self)
+        self.variants = VariantsBar(engine, self._runs, self.form.spec, self._tasks, self)
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("sendButton")
         self.pause_button = QPushButton("Pause")
@@ -153,6 +155,7 @@ class LabWindow(QWidget):
         left_layout.addLayout(run_buttons)
         left_layout.addWidget(self.progress)
         left_layout.addWidget(self.status)
+        left_layout.addWidget(self.variants)
         left_layout.addStretch(1)
 
         table_buttons = QHBoxLayout()
@@ -194,12 +197,18 @@ class LabWindow(QWidget):
         self.restart_button.clicked.connect(self._on_restart)
         self.export_button.clicked.connect(self._on_export)
         self.mistake_button.clicked.connect(self._on_next_mistake)
+        self.variants.status_changed.connect(self.status.setText)
+        self.variants.running_changed.connect(self._on_variants_running)
 
     # -- state ----------------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        return self._task is not None and self._task.running
+        return (self._task is not None and self._task.running) or self.variants.running
+
+    @Slot(bool)
+    def _on_variants_running(self, _running: bool) -> None:
+        self._update_buttons()
 
     def switch_refusal(self) -> str:
         """Why the chat model may not change now ("" when it may)."""
@@ -219,6 +228,8 @@ class LabWindow(QWidget):
         self.export_button.setEnabled(self._runner is not None and not running)
         self.mistake_button.setEnabled(bool(self.model.disagreements()))
         self.form.setEnabled(not running)
+        self.variants.set_enabled_for(ready, running)
+        self.pause_button.setEnabled(running)
 
     @Slot(str)
     def _on_form_changed(self, _problem: str) -> None:
@@ -439,8 +450,9 @@ class LabWindow(QWidget):
 
     @Slot()
     def _on_pause(self) -> None:
-        if self._control is not None:
-            self._control.pause.set()
+        for control in (self._control, self.variants.control):
+            if control is not None:
+                control.pause.set()
             self.status.setText("Pausing after this row…")
 
     # -- results --------------------------------------------------------------------------------
@@ -479,8 +491,9 @@ class LabWindow(QWidget):
 
     def shutdown(self) -> None:
         """Quitting Folio: the run stops after its current row, which is kept."""
-        if self._control is not None:
-            self._control.pause.set()
+        for control in (self._control, self.variants.control):
+            if control is not None:
+                control.pause.set()
         self.form.save()
         self._tasks.shutdown(wait=True)
 

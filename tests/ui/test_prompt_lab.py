@@ -142,3 +142,23 @@ def test_zero_shot_and_few_shot_side_by_side(
     assert compared.visible_rows() == differing
     compared.only_disagreements.setChecked(False)
     assert compared.visible_rows() == len(ROWS)
+
+
+def test_a_hundred_thousand_results_are_counted_as_they_come(qtbot: QtBot) -> None:
+    from desktop.ui.lab.results_table import ResultRow, ResultsTableModel
+
+    model = ResultsTableModel()
+    model.reset(["text", "label"])
+    for start in range(0, 100_000, 5_000):
+        model.add(
+            [
+                ResultRow(n, {"text": f"row {n}", "label": "positive"}, "", label, 0.9, None, 0.1,
+                          label == "positive")
+                for n in range(start, start + 5_000)
+                for label in ("positive" if n % 3 else "negative",)
+            ]
+        )  # fmt: skip
+    model.flush()
+    assert model.rowCount() == 100_000
+    assert model.label_counts == {"positive": 66_666, "negative": 33_334}
+    assert model.mistakes == 33_334

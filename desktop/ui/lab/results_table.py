@@ -38,6 +38,9 @@ class ResultsTableModel(QAbstractTableModel):
         self._columns: list[str] = []
         self._rows: list[ResultRow] = []
         self._waiting: list[ResultRow] = []
+        # Kept as rows arrive, so a 100,000-row run never counts its rows again per row.
+        self.label_counts: dict[str, int] = {}
+        self.mistakes = 0
         self._flush = QTimer(self)
         self._flush.setInterval(150)
         self._flush.setSingleShot(True)
@@ -48,9 +51,15 @@ class ResultsTableModel(QAbstractTableModel):
         self._columns = list(columns)
         self._rows = []
         self._waiting = []
+        self.label_counts = {}
+        self.mistakes = 0
         self.endResetModel()
 
     def add(self, rows: list[ResultRow]) -> None:
+        for row in rows:
+            if row.label is not None:
+                self.label_counts[row.label] = self.label_counts.get(row.label, 0) + 1
+            self.mistakes += row.correct is False
         self._waiting.extend(rows)
         if not self._flush.isActive():
             self._flush.start()

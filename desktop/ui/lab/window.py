@@ -226,7 +226,7 @@ class LabWindow(QWidget):
         self.pause_button.setEnabled(running)
         self.restart_button.setEnabled(ready and not running)
         self.export_button.setEnabled(self._runner is not None and not running)
-        self.mistake_button.setEnabled(bool(self.model.disagreements()))
+        self.mistake_button.setEnabled(self.model.mistakes > 0)
         self.form.setEnabled(not running)
         self.variants.set_enabled_for(ready, running)
         self.pause_button.setEnabled(running)
@@ -381,13 +381,9 @@ class LabWindow(QWidget):
     def _show_counts(self) -> None:
         if self._runner is None:
             return
-        labels = self._runner.spec.labels
-        counts = dict.fromkeys(labels, 0)
-        for row in self.model.rows():
-            if row.label in counts:
-                counts[row.label] += 1
-        self.bars.set_counts(counts)
-        self.mistake_button.setEnabled(bool(self.model.disagreements()))
+        counts = self.model.label_counts
+        self.bars.set_counts({label: counts.get(label, 0) for label in self._runner.spec.labels})
+        self.mistake_button.setEnabled(self.model.mistakes > 0)
 
     @Slot(object)
     def _on_finished(self, outcome: tuple[RunOutcome, RunSummary, BatchRunner]) -> None:

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
 
 def _spec(args: argparse.Namespace, generation: Any) -> BatchSpec:
     try:
-        template = PromptTemplate.parse(args.template)
+        template = PromptTemplate.parse(_unescaped(args.template))
         labels = parse_labels(args.labels) if args.labels.strip() else ()
         examples: tuple[Any, ...] = ()
         if args.examples is not None:
@@ -109,7 +109,7 @@ def _spec(args: argparse.Namespace, generation: Any) -> BatchSpec:
             mode=args.mode,
             labels=labels,
             # The chat's system prompt is for conversations; a batch has one only when asked.
-            system_prompt=args.system_prompt or "",
+            system_prompt=_unescaped(args.system_prompt or ""),
             examples=examples,
             reference_column=args.reference,
             # A batch is a measurement: greedy and seeded unless asked otherwise.
@@ -124,6 +124,11 @@ def _spec(args: argparse.Namespace, generation: Any) -> BatchSpec:
         )
     except EngineError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _unescaped(text: str) -> str:
+    """``\\n`` and ``\\t`` typed in a shell's quotes as a line break and a tab."""
+    return text.replace("\\n", "\n").replace("\\t", "\t")
 
 
 class _Reporter:

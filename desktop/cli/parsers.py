@@ -207,7 +207,8 @@ def add_batch(commands: Any) -> None:
     batch.add_argument(
         "--template",
         required=True,
-        help="The prompt for each row, with {column} placeholders; {{ and }} are braces.",
+        help="The prompt for each row, with {column} placeholders; {{ and }} are braces, \\n a "
+        "line break.",
     )
     batch.add_argument(
         "--labels",

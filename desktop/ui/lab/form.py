@@ -8,19 +8,23 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QWidget,
 )
 
 from desktop.core.errors import EngineError
 from desktop.core.lab.batch import AnswerMode, BatchSpec
 from desktop.core.lab.datasets import DatasetInfo, describe_encoding, inspect_dataset
+from desktop.core.lab.pasted import save_pasted_lines
 from desktop.core.lab.templates import (
     EXAMPLE_ARROW,
     PromptTemplate,
@@ -47,8 +51,10 @@ class LabForm(QWidget):
 
     changed = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, pasted: Path, parent: QWidget | None = None) -> None:
+        """``pasted``: the folder where pasted lines are kept as a file, to run and resume."""
         super().__init__(parent)
+        self._pasted = pasted
         self._data: Path | None = None
         self._info: DatasetInfo | None = None
         layout = QFormLayout(self)
@@ -59,8 +65,12 @@ class LabForm(QWidget):
         self.file_label.setObjectName("progressLabel")
         choose = QPushButton("Choose file…")
         choose.clicked.connect(self._on_choose_file)
+        paste = QPushButton("Paste lines…")
+        paste.setToolTip("Type or paste the items, one per line, instead of choosing a file.")
+        paste.clicked.connect(self._on_paste)
         row = QHBoxLayout()
         row.addWidget(choose)
+        row.addWidget(paste)
         row.addWidget(self.file_label, 1)
         layout.addRow("Data", row)
 
@@ -88,6 +98,20 @@ class LabForm(QWidget):
         for mode, title in MODES:
             self.mode.addItem(title, mode)
         layout.addRow("Answer", self.mode)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setToolTip(
+            "0 always takes the likeliest token (a measurement); higher values sample, from the "
+            "seed below, so a run can still be repeated exactly."
+        )
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        sampling = QHBoxLayout()
+        sampling.addWidget(self.temperature)
+        sampling.addWidget(QLabel("Seed"))
+        sampling.addWidget(self.seed)
+        layout.addRow("Temperature", sampling)
         self.reference = QComboBox()
         self.reference.addItem(NO_REFERENCE)
         self.reference.setToolTip("The column with the right answer, to score the run.")
@@ -103,6 +127,8 @@ class LabForm(QWidget):
         self.instructions.textChanged.connect(self._on_edited)
         self.labels.textChanged.connect(self._on_edited)
         self.mode.currentIndexChanged.connect(self._on_edited)
+        self.temperature.valueChanged.connect(self._on_edited)
+        self.seed.valueChanged.connect(self._on_edited)
         self.reference.currentIndexChanged.connect(self._on_edited)
 
     # -- the file -------------------------------------------------------------------------------
@@ -140,6 +166,20 @@ class LabForm(QWidget):
             self.reference.setCurrentText(guess)
         self.reference.blockSignals(False)
         self._on_edited()
+
+    @Slot()
+    def _on_paste(self) -> None:
+        text, accepted = QInputDialog.getMultiLineText(
+            self, "Paste lines", "One item per line (each becomes a row with the column text):"
+        )
+        if not accepted or not text.strip():
+            return
+        try:
+            path = save_pasted_lines(text, self._pasted)
+        except (EngineError, OSError) as exc:
+            self.file_label.setText(f"The lines could not be kept: {exc}")
+            return
+        self.set_data(path)
 
     @property
     def data(self) -> Path | None:
@@ -180,6 +220,8 @@ class LabForm(QWidget):
             system_prompt=self.instructions.toPlainText().strip(),
             examples=examples,
             reference_column=reference_column,
+            temperature=round(self.temperature.value(), 2),
+            seed=self.seed.value(),
         )
 
     # -- remembered between sessions ------------------------------------------------------------
@@ -193,6 +235,8 @@ class LabForm(QWidget):
         store.setValue(_KEY + "labels", self.labels.text())
         store.setValue(_KEY + "mode", self.mode.currentData())
         store.setValue(_KEY + "reference", self.reference.currentText())
+        store.setValue(_KEY + "temperature", self.temperature.value())
+        store.setValue(_KEY + "seed", self.seed.value())
 
     def restore(self) -> None:
         store = QSettings()
@@ -208,6 +252,10 @@ class LabForm(QWidget):
         labels = store.value(_KEY + "labels")
         if isinstance(labels, str):
             self.labels.setText(labels)
+        temperature = store.value(_KEY + "temperature", 0.0, float)
+        seed = store.value(_KEY + "seed", 0, int)
+        self.temperature.setValue(temperature if isinstance(temperature, float) else 0.0)
+        self.seed.setValue(seed if isinstance(seed, int) else 0)
         mode = self.mode.findData(store.value(_KEY + "mode"))
         if mode >= 0:
             self.mode.setCurrentIndex(mode)

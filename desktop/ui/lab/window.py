@@ -90,7 +90,7 @@ class LabWindow(QWidget):
         self._control: RunControl | None = None
         self._runner: BatchRunner | None = None
 
-        self.form = LabForm(self)
+        self.form = LabForm(paths.data / "lab" / "pasted", self)
         self.variants = VariantsBar(engine, self._runs, self.form.spec, self._tasks, self)
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("sendButton")

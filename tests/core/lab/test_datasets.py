@@ -526,3 +526,19 @@ def test_a_first_jsonl_line_that_names_no_columns(
 
 def test_every_dataset_error_is_an_engine_error() -> None:
     assert issubclass(DatasetError, EngineError)
+
+
+def test_pasted_lines_become_a_file_named_by_its_content(tmp_path: Path) -> None:
+    from desktop.core.lab.pasted import save_pasted_lines
+
+    first = save_pasted_lines("Great food!\n\n  Cold soup, {rude} staff  \n", tmp_path)
+    again = save_pasted_lines("Great food!\nCold soup, {rude} staff\n", tmp_path)
+    assert first == again
+    info = inspect_dataset(first)
+    assert info.columns == ("text",)
+    assert [row.values["text"] for row in read_rows(first, info)] == [
+        "Great food!",
+        "Cold soup, {rude} staff",
+    ]
+    with pytest.raises(DatasetError, match="nothing to label"):
+        save_pasted_lines(" \n\n", tmp_path)

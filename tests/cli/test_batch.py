@@ -59,7 +59,7 @@ def test_a_stopped_batch_resumes_from_where_it_was(folio_home: Path, reviews: Pa
     first = folio(*arguments, "--limit", "2", "--json", home=folio_home)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["done"] == 2
-    # The same template typed with a shell's \\n is the same run, so it resumes.
+    # The same template typed with a shell's \n is the same run, so it resumes.
     typed = ["batch", str(reviews), "--template", TEMPLATE.replace("\n", "\\n")]
     again = folio(*typed, "--labels", "positive,negative", home=folio_home)
     assert again.returncode == 0, again.stderr

@@ -1,7 +1,7 @@
 """The exact prompt an answer was written from, taken apart: the system prompt, the earlier
-turns kept (and how many did not fit the context window), the question (with a documents
-answer's passages in it), the answer's beginning when it was continued, and what the chat
-template itself added (its special tokens and role headers), each with its token count.
+turns kept (and those that did not fit the context window, listed apart), the question (with a
+documents answer's passages in it), the answer's beginning when it was continued, and what the
+chat template itself added (its special tokens and role headers), each with its token count.
 
 Computed on the engine's thread after the answer is written, so it costs the answer nothing.
 The parts' counts add up to the prompt's: what the template adds is the difference between the
@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from desktop.core.llm.prompting import FittedPrompt
+from desktop.core.llm.prompting import ChatMessage, FittedPrompt
 
 PART_KINDS = ("system", "earlier", "question", "answer so far", "template")
+LEFT_OUT_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class PromptInspection:
     parts: tuple[PromptPart, ...]
     dropped_messages: int
     template: str
+    # The earlier messages that did not fit, oldest first, with their own token counts: not in
+    # the prompt, so not in ``parts`` (whose counts add up to it). Their text is cut to its
+    # beginning: each saved answer keeps its inspection, and the whole text is in the chat.
+    left_out: tuple[PromptPart, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,20 +52,24 @@ class PromptInspection:
             "dropped_messages": self.dropped_messages,
             "template": self.template,
             "parts": [part.to_json() for part in self.parts],
+            "left_out": [part.to_json() for part in self.left_out],
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PromptInspection:
-        parts = tuple(
-            PromptPart(str(p["kind"]), str(p["role"]), str(p["text"]), int(p["tokens"]))
-            for p in data.get("parts", [])
-        )
+        def parts_of(key: str) -> tuple[PromptPart, ...]:
+            return tuple(
+                PromptPart(str(p["kind"]), str(p["role"]), str(p["text"]), int(p["tokens"]))
+                for p in data.get(key, [])
+            )
+
         return cls(
             text=str(data["text"]),
             tokens=int(data["tokens"]),
-            parts=parts,
+            parts=parts_of("parts"),
             dropped_messages=int(data.get("dropped_messages", 0)),
             template=str(data.get("template", "")),
+            left_out=parts_of("left_out"),
         )
 
 
@@ -70,9 +79,12 @@ def inspect_prompt(
     prompt_tokens: int,
     count_tokens: Callable[[str], int],
     template_name: str,
+    history: Sequence[ChatMessage] = (),
 ) -> PromptInspection:
     """``prompt_tokens`` is the length of what was read (the prompt and ``answer_so_far``);
-    ``count_tokens`` counts a text alone, without the BOS token the whole prompt has."""
+    ``count_tokens`` counts a text alone, without the BOS token the whole prompt has;
+    ``history`` is the conversation the prompt was fitted from (its oldest messages are the
+    ones left out)."""
     messages = fitted.messages
     parts: list[PromptPart] = []
     last = len(messages) - 1
@@ -104,8 +116,19 @@ def inspect_prompt(
         )
     )
     text = fitted.prompt + answer_so_far
+    # Fitting drops whole turns from the oldest on, and never a system message.
+    conversation = [message for message in history if message["role"] != "system"]
+    left_out = tuple(
+        PromptPart(
+            "left out",
+            m["role"],
+            _preview(m["content"], LEFT_OUT_CHARS),
+            _count(m["content"], count_tokens),
+        )
+        for m in conversation[: fitted.dropped_messages]
+    )
     return PromptInspection(
-        text, prompt_tokens, tuple(parts), fitted.dropped_messages, template_name
+        text, prompt_tokens, tuple(parts), fitted.dropped_messages, template_name, left_out
     )
 
 
@@ -126,4 +149,11 @@ def summary_lines(inspection: PromptInspection) -> Sequence[str]:
     for part in inspection.parts:
         who = f" ({part.role})" if part.role and part.kind == "earlier" else ""
         lines.append(f"  {part.kind}{who}: {part.tokens:,} tokens")
+    for part in inspection.left_out:
+        lines.append(f"  left out ({part.role}): {part.tokens:,} tokens: {_preview(part.text)}")
     return lines
+
+
+def _preview(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

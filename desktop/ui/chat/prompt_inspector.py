@@ -5,7 +5,7 @@ added, each with its token count; saved with the answer, so it opens after a res
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from desktop.core.chat.messages import Message
 from desktop.core.chat.rag import sources_from_meta
 from desktop.core.llm.inspection import PromptInspection
+from desktop.ui.appearance import colors
 
 PROMPT_KEY = "prompt"
 
@@ -84,13 +85,19 @@ class PromptInspector(QDialog):
         self.summary.setText(
             f"{inspection.tokens:,} tokens, rendered with the {inspection.template}.{dropped}"
         )
-        self.parts.setRowCount(len(inspection.parts))
-        for row, part in enumerate(inspection.parts):
-            name = part.kind + (f" ({part.role})" if part.kind == "earlier" else "")
-            cells = (name, f"{part.tokens:,}", _first_line(part.text))
+        # The messages left out are listed after the prompt's parts, greyed and not counted.
+        shown = [*inspection.parts, *inspection.left_out]
+        self.parts.setRowCount(len(shown))
+        for row, part in enumerate(shown):
+            named = part.kind in ("earlier", "left out")
+            name = part.kind + (f" ({part.role})" if named else "")
+            counted = f"{part.tokens:,}" if part.kind != "left out" else f"({part.tokens:,})"
+            cells = (name, counted, _first_line(part.text))
             for column, value in enumerate(cells):
                 item = QTableWidgetItem(value)
                 item.setToolTip(part.text)
+                if part.kind == "left out":
+                    item.setForeground(QColor(colors()["muted"]))
                 self.parts.setItem(row, column, item)
         self.parts.resizeColumnsToContents()
         sources = sources_from_meta(message.meta)

@@ -15,6 +15,7 @@ import pytest
 
 from desktop.core.llm import binding, sampling
 from desktop.core.llm.engine import ChatEngine, ChatRequest
+from desktop.core.llm.inspection import PromptInspection
 from desktop.core.llm.probabilities import (
     ChainSettings,
     TokenProbabilities,
@@ -23,7 +24,7 @@ from desktop.core.llm.probabilities import (
     score_sequence,
 )
 from desktop.core.llm.prompting import ChatMessage
-from desktop.core.settings.schema import GenerationSettings
+from desktop.core.settings.schema import GenerationSettings, ModelSettings
 
 
 def _logits(*values: float) -> Any:
@@ -211,3 +212,28 @@ def test_the_prompts_parts_add_up_to_what_the_model_read(engine: ChatEngine) -> 
     for part in inspection.parts[:-1]:
         assert part.text in inspection.text
     assert json.loads(json.dumps(inspection.to_json()))["tokens"] == inspection.tokens
+
+
+def test_the_turns_that_did_not_fit_are_listed_apart_oldest_first(starter_model: Path) -> None:
+    small = ChatEngine()
+    try:
+        small.load(starter_model, ModelSettings(context_length=512)).result()
+        history: list[ChatMessage] = []
+        for turn in range(12):
+            history.append({"role": "user", "content": f"Turn {turn}: " + "tell me more. " * 12})
+            history.append({"role": "assistant", "content": f"Answer {turn}: " + "more. " * 12})
+        params = dataclasses.replace(GenerationSettings(), max_tokens=4)
+        request = ChatRequest("And now?", history=tuple(history), params=params)
+        result = small.generate(request, threading.Event()).result()
+    finally:
+        small.close()
+    inspection = result.prompt
+    assert inspection is not None and inspection.dropped_messages > 0
+    left_out = inspection.left_out
+    assert len(left_out) == inspection.dropped_messages
+    oldest = history[: len(left_out)]
+    assert [part.text for part in left_out] == [" ".join(m["content"].split()) for m in oldest]
+    assert all(part.text not in inspection.text for part in left_out)
+    assert sum(part.tokens for part in inspection.parts) == inspection.tokens, "not counted in"
+    again = PromptInspection.from_json(json.loads(json.dumps(inspection.to_json())))
+    assert again == inspection

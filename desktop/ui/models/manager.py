@@ -128,6 +128,7 @@ class ModelManager(QDialog):
         bottom.addWidget(buttons)
 
         layout = QVBoxLayout(self)
+        self._layout = layout
         layout.setContentsMargins(12, 10, 12, 10)
         layout.setSpacing(8)
         layout.addWidget(self.tabs, 1)
@@ -147,6 +148,10 @@ class ModelManager(QDialog):
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
     # -- public ---------------------------------------------------------------------------------
+
+    def add_box(self, box: QWidget) -> None:
+        """A section under the tabs, above the download progress (the LoRA adapter row)."""
+        self._layout.insertWidget(1, box)
 
     def refresh(self, select: Path | None = None) -> None:
         """Read the models folder again (off the GUI thread); ``select`` that file afterwards."""

@@ -15,6 +15,7 @@ from desktop.core.models.registry import known_model_files
 from desktop.core.models.starter import starter_embedder_target
 from desktop.core.paths import AppPaths
 from desktop.core.settings.schema import Settings
+from desktop.ui.models.lora_box import LoraBox, LoraState
 
 if TYPE_CHECKING:
     from desktop.ui.models.manager import ModelManager
@@ -30,8 +31,14 @@ class ModelsWindow(QObject):
         paths: AppPaths,
         engine: ChatEngine,
         settings: Callable[[], Settings],
+        apply_settings: Callable[[Settings, list[str]], None] = lambda _s, _k: None,
     ) -> None:
+        """``apply_settings`` takes the settings edited here (the LoRA adapter) and their
+        keys, as the settings dialog's Apply does."""
         super().__init__(parent)
+        self._apply_settings = apply_settings
+        self._loading = False
+        self.lora_box: LoraBox | None = None
         self._parent = parent
         self._paths = paths
         self._engine = engine
@@ -58,6 +65,9 @@ class ModelsWindow(QObject):
         )
         manager.chat_model_chosen.connect(self.chat_model_chosen)
         manager.embedding_model_chosen.connect(self.embedding_model_chosen)
+        self.lora_box = LoraBox(self._lora_state)
+        self.lora_box.lora_chosen.connect(self._on_lora_chosen)
+        manager.add_box(self.lora_box)
         self._manager = manager
         manager.show()
         return manager
@@ -67,11 +77,41 @@ class ModelsWindow(QObject):
         """The chat or documents model changed: the window moves its “In use” marks."""
         if self._manager is not None:
             self._manager.update_in_use()
+        if self.lora_box is not None:
+            self.lora_box.refresh()
 
     def shutdown(self) -> None:
         """When Folio quits: a running download is paused (its partial kept, to resume)."""
         if self._manager is not None:
             self._manager.shutdown()
+
+    @Slot(bool)
+    def model_loading(self, loading: bool) -> None:
+        """A chat model load started or ended (with the adapter, or refusing it)."""
+        self._loading = loading
+        if self.lora_box is not None:
+            self.lora_box.refresh()
+
+    @Slot(str, float)
+    def _on_lora_chosen(self, path: str, scale: float) -> None:
+        edited = self._settings().with_values({"lora_path": path, "lora_scale": scale})
+        self._apply_settings(edited, ["lora_path", "lora_scale"])
+        if self.lora_box is not None:
+            self.lora_box.refresh()
+
+    def _lora_state(self) -> LoraState:
+        model = self._settings().model
+        info = self._engine.info
+        return LoraState(
+            path=model.lora_path,
+            scale=model.lora_scale,
+            model=info.name if info is not None else None,
+            architecture=info.architecture if info is not None else None,
+            applied=info.lora if info is not None else "",
+            applied_scale=info.lora_scale if info is not None else 0.0,
+            problem=info.lora_problem if info is not None else "",
+            loading=self._loading,
+        )
 
     def _known_files(self) -> list[Path]:
         loaded = self._engine.info.path if self._engine.info is not None else None

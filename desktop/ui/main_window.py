@@ -101,8 +101,11 @@ class MainWindow(QMainWindow):
             library=library,
             presets=self.presets,
         )
-        self.models_window = ModelsWindow(self, paths, engine, self._current_settings)
-        self.lab = LabLink(self, engine, paths)
+        self.models_window = ModelsWindow(
+            self, paths, engine, self._current_settings, self._on_settings_applied
+        )
+        generation = lambda: self.controller.chat_settings().generation  # noqa: E731
+        self.lab = LabLink(self, engine, paths, generation, lambda: self.composer.toPlainText())
         self.dialogs = SettingsDialogs(self, self._current_settings, self.presets, self.controller)
         self._build()
         self._connect()
@@ -211,6 +214,7 @@ class MainWindow(QMainWindow):
         controller.notice.connect(self._on_notice)
 
         self.model_control.loading_changed.connect(self._on_model_loading)
+        self.model_control.loading_changed.connect(self.models_window.model_loading)
         self.model_control.model_changed.connect(self._on_model_changed)
         self.model_control.notice.connect(self.statusBar().showMessage)
 
@@ -270,6 +274,7 @@ class MainWindow(QMainWindow):
         menus.settings_action.triggered.connect(self.open_settings)
         menus.models_action.triggered.connect(self.open_models)
         menus.lab_action.triggered.connect(self.lab.open)
+        menus.compare_answers_action.triggered.connect(self.lab.open_answers)
         menus.probabilities_action.toggled.connect(self.controller.show_probabilities)
         self.controller.show_probabilities(menus.probabilities_action.isChecked())
         self.chat_view.details.branch_requested.connect(self.controller.branch)

@@ -71,6 +71,12 @@ class MainMenus:
             "Keep each token's probability and the alternatives the model weighed; open them "
             "from an answer's Probabilities link."
         )
+        self.compare_answers_action = self._action(
+            chat_menu, "Compare &answers side by side…", QKeySequence("Ctrl+Shift+K")
+        )
+        self.compare_answers_action.setToolTip(
+            "Answer one question from two to four models or settings, side by side."
+        )
         self.chat_settings_action = self._action(
             chat_menu, "Settings for &this chat…", QKeySequence("Ctrl+Shift+,")
         )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from desktop.core.lab.batch import Progress
+from desktop.core.paths import app_paths
 from desktop.ui.lab.window import LabWindow
+from desktop.ui.main_window import MainWindow
 from tests.ui.conftest import WindowFactory
 
 ROWS = [
@@ -28,7 +31,7 @@ def _reviews(folder: Path) -> Path:
     return path
 
 
-def _open_lab(make_window: WindowFactory, data: Path) -> LabWindow:
+def _open_lab(make_window: Callable[[], MainWindow], data: Path) -> LabWindow:
     window = make_window()
     lab = window.lab.open()
     lab.form.set_data(data)
@@ -51,6 +54,10 @@ def test_a_run_shows_counts_scores_and_the_confusion_matrix(
     _wait_until_idle(qtbot, lab)
     assert lab.status.text().startswith("Done: 6 of 6 rows"), lab.status.text()
     assert lab.model.rowCount() == 6
+    assert "seed 0" in lab.settings_line.text() and "likelihood" in lab.settings_line.text()
+    tokens = lab.model.index(0, lab.model.columnCount() - 2).data()
+    assert lab.model.headerData(lab.model.columnCount() - 2, Qt.Orientation.Horizontal) == "Tokens"
+    assert tokens.endswith("→ 1"), "a scored label is one token written"
     assert "positive" in lab.sentence.text() and "negative" in lab.sentence.text()
     assert lab.scores.text().startswith("Accuracy")
     assert lab.confusion.isVisible()
@@ -163,3 +170,39 @@ def test_a_hundred_thousand_results_are_counted_as_they_come(qtbot: QtBot) -> No
     assert model.rowCount() == 100_000
     assert model.label_counts == {"positive": 66_666, "negative": 33_334}
     assert model.mistakes == 33_334
+
+
+def test_variants_on_two_models_and_a_run_that_leaves_the_chat_model_free(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path, templateless_model: Path
+) -> None:
+    window = make_window()
+    models = app_paths().models
+    models.mkdir(parents=True, exist_ok=True)
+    other = models / templateless_model.name
+    other.symlink_to(templateless_model)
+    lab = _open_lab(make_window=lambda: window, data=_reviews(tmp_path))
+    picker = lab.form.model_picker
+    qtbot.waitUntil(lambda: picker.model.findData(str(other)) >= 0, timeout=30_000)
+    lab.variants.keep_button.click()
+    picker.model.setCurrentIndex(picker.model.findData(str(other)))
+    assert lab.form.model_choice() is not None
+    lab.variants.keep_button.click()
+    assert len(lab.variants.specs) == 2
+    assert templateless_model.stem in lab.variants.listing.text()
+    lab.variants.compare_button.click()
+    _wait_until_idle(qtbot, lab)
+    compared = lab.variants.compare_window
+    assert compared is not None
+    named = [compared.variants.item(row, 3) for row in (0, 1)]
+    assert named[0] is not None and named[1] is not None
+    assert templateless_model.stem not in named[0].text()
+    assert templateless_model.stem in named[1].text()
+
+    lab._on_run()
+    assert lab.running
+    assert window.lab.switch_refusal() == "", "the run holds a model of its own"
+    _wait_until_idle(qtbot, lab)
+    assert lab.status.text().startswith("Done"), lab.status.text()
+    assert templateless_model.stem in lab.settings_line.text()
+    info = window.engine.info
+    assert info is not None and info.path != templateless_model, "the chat kept its model"

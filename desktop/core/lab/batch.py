@@ -114,9 +114,12 @@ class ItemResult:
     # The chosen label's probability among the labels (likelihood), or the answer's own.
     probability: float | None
     scores: Mapping[str, float]
+    # The tokens written: a label scored by likelihood counts as one.
     tokens: int
     error: str | None = None
     time_s: float = 0.0
+    # The whole prompt the item was answered from, shared instructions and examples included.
+    prompt_tokens: int = 0
 
     def record(self) -> dict[str, Any]:
         """The deterministic part, as stored: no time."""
@@ -127,6 +130,7 @@ class ItemResult:
             "probability": None if self.probability is None else round(self.probability, 6),
             "scores": {label: round(score, 6) for label, score in self.scores.items()},
             "tokens": self.tokens,
+            "prompt_tokens": self.prompt_tokens,
             "error": self.error,
         }
 
@@ -329,6 +333,7 @@ class BatchRunner:
                 label_distribution(scores)[best],
                 dict(zip(spec.labels, scores, strict=True)),
                 1,
+                prompt_tokens=len(prompt_tokens),
             )
         rng = np.random.default_rng([spec.seed, row.number])
         if spec.mode == "constrained":
@@ -346,6 +351,7 @@ class BatchRunner:
                 math.exp(decoded.logprob),
                 {},
                 len(decoded.tokens),
+                prompt_tokens=len(prompt_tokens),
             )
         decoded = scorer.decode(
             position,
@@ -357,7 +363,16 @@ class BatchRunner:
         )
         text = decoded.text.strip()
         named = match_label(text, spec.labels) if spec.labels else None
-        return ItemResult(row.number, values, text, named, None, {}, len(decoded.tokens))
+        return ItemResult(
+            row.number,
+            values,
+            text,
+            named,
+            None,
+            {},
+            len(decoded.tokens),
+            prompt_tokens=len(prompt_tokens),
+        )
 
     def _label_scores(
         self,

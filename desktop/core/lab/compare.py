@@ -26,6 +26,25 @@ def describe_spec(spec: BatchSpec) -> str:
     return f"{mode[spec.mode]}, {examples}{temperature}: “{prompt}”"
 
 
+def describe_settings(spec: BatchSpec, model: str) -> str:
+    """The model and the settings a run's answers came from, seed included, in one line."""
+    parts = [f"Run on {model}"]
+    if spec.mode == "likelihood":
+        # Scoring reads probabilities; no token is drawn, so no sampling setting applies.
+        parts.append("labels scored by likelihood (no sampling)")
+    elif spec.temperature == 0:
+        parts.append("temperature 0 (always the likeliest token)")
+    else:
+        parts.append(
+            f"temperature {spec.temperature:g} · top-k {spec.top_k} · top-p {spec.top_p:g} · "
+            f"min-p {spec.min_p:g}"
+        )
+    if spec.mode != "likelihood":
+        parts.append(f"up to {spec.max_tokens} tokens")
+    parts.append(f"seed {spec.seed}")
+    return " · ".join(parts)
+
+
 def check_comparable(specs: Sequence[BatchSpec]) -> None:
     """Variants compare the same rows against the same reference; EngineError says what
     differs."""

@@ -122,11 +122,19 @@ def summarise(runner: BatchRunner, noun: str = "items") -> RunSummary:
 
 
 def export_csv(runner: BatchRunner, destination: Path) -> int:
-    """Every input column, then the output, label, probability, tokens, time and error; the
-    file is replaced whole, never left half written. Returns the rows written."""
+    """Every input column, then the output, label, probability, tokens read and written, time
+    and error, and the model, temperature and seed the row was answered with (so exports of
+    several runs can be put together); the file is replaced whole, never left half written.
+    Returns the rows written."""
     columns = list(runner.dataset.columns)
     reference = runner.spec.reference_column
-    extra = ["output", "label", "probability", "tokens", "time_s", "error"]
+    extra = ["output", "label", "probability", "prompt_tokens", "tokens", "time_s", "error"]
+    extra += ["model", "temperature", "seed"]
+    run = {
+        "model": runner.model_name,
+        "temperature": f"{runner.spec.temperature:g}",
+        "seed": str(runner.spec.seed),
+    }
     if reference is not None and runner.spec.labels:
         extra.insert(2, "correct")
     header = columns + [name if name not in columns else f"result_{name}" for name in extra]
@@ -145,9 +153,11 @@ def export_csv(runner: BatchRunner, destination: Path) -> int:
                     "output": result.get("output", ""),
                     "label": result.get("label") or "",
                     "probability": "" if probability is None else f"{probability:.4f}",
+                    "prompt_tokens": result.get("prompt_tokens", ""),
                     "tokens": result.get("tokens", 0),
                     "time_s": "" if joined.time_s is None else f"{joined.time_s:.3f}",
                     "error": result.get("error") or "",
+                    **run,
                 }
                 if "correct" in extra and reference is not None:
                     cells["correct"] = str(

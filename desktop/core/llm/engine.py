@@ -171,6 +171,10 @@ class ChatEngine(OwnerThread):
     def info(self) -> ModelInfo | None:
         return self._info
 
+    @property
+    def loaded_with(self) -> tuple[Path, ModelSettings] | None:
+        return self._loaded_with
+
     def load(self, path: Path | str, options: ModelSettings | None = None) -> Future[ModelInfo]:
         """Load ``path`` with the model-loading settings ``options`` (their ``model_path`` is
         not read: the file to load is ``path``)."""
@@ -515,6 +519,7 @@ class ChatEngine(OwnerThread):
                 len(prompt_tokens),
                 self._count_plain,
                 prompt_format.name,
+                request.history,
             ),
         )
 

@@ -83,6 +83,8 @@ class ModelEntry:
     licence: str
     estimate: MemoryEstimate
     context_for_estimate: int
+    # A LoRA adapter is a GGUF file too, but applied to a model rather than loaded as one.
+    is_adapter: bool = False
 
     @property
     def fit(self) -> Fit:
@@ -119,6 +121,7 @@ def describe(header: GGUFInfo, context: int, available: int | None = None) -> Mo
         licence=licence if isinstance(licence, str) else "",
         estimate=estimate_memory(header, n_ctx, available),
         context_for_estimate=n_ctx,
+        is_adapter=header.metadata.get("general.type") == "adapter",
     )
 
 

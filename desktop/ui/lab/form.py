@@ -32,6 +32,8 @@ from desktop.core.lab.templates import (
     parse_example_lines,
     parse_labels,
 )
+from desktop.core.lab.variant_models import ModelChoice
+from desktop.ui.widgets.model_picker import ModelPicker
 
 DEFAULT_TEMPLATE = "Review: {text}\nSentiment:"
 DEFAULT_INSTRUCTIONS = (
@@ -57,6 +59,7 @@ class LabForm(QWidget):
         self._pasted = pasted
         self._data: Path | None = None
         self._info: DatasetInfo | None = None
+        self._wanted_model = ""
         layout = QFormLayout(self)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
@@ -112,6 +115,8 @@ class LabForm(QWidget):
         sampling.addWidget(QLabel("Seed"))
         sampling.addWidget(self.seed)
         layout.addRow("Temperature", sampling)
+        self.model_picker = ModelPicker()
+        layout.addRow("Model", self.model_picker)
         self.reference = QComboBox()
         self.reference.addItem(NO_REFERENCE)
         self.reference.setToolTip("The column with the right answer, to score the run.")
@@ -129,6 +134,7 @@ class LabForm(QWidget):
         self.mode.currentIndexChanged.connect(self._on_edited)
         self.temperature.valueChanged.connect(self._on_edited)
         self.seed.valueChanged.connect(self._on_edited)
+        self.model_picker.changed.connect(self._on_edited)
         self.reference.currentIndexChanged.connect(self._on_edited)
 
     # -- the file -------------------------------------------------------------------------------
@@ -224,6 +230,16 @@ class LabForm(QWidget):
             seed=self.seed.value(),
         )
 
+    def model_choice(self) -> ModelChoice | None:
+        """The model the run loads; None for the chat's model as it is."""
+        return self.model_picker.choice()
+
+    def set_models(self, chat: ModelChoice | None, installed: list[Path]) -> None:
+        self.model_picker.set_models(chat, installed)
+        if self._wanted_model:
+            self.model_picker.select(self._wanted_model)
+            self._wanted_model = ""
+
     # -- remembered between sessions ------------------------------------------------------------
 
     def save(self) -> None:
@@ -237,6 +253,7 @@ class LabForm(QWidget):
         store.setValue(_KEY + "reference", self.reference.currentText())
         store.setValue(_KEY + "temperature", self.temperature.value())
         store.setValue(_KEY + "seed", self.seed.value())
+        store.setValue(_KEY + "model", self.model_picker.model.currentData() or "")
 
     def restore(self) -> None:
         store = QSettings()
@@ -256,6 +273,9 @@ class LabForm(QWidget):
         seed = store.value(_KEY + "seed", 0, int)
         self.temperature.setValue(temperature if isinstance(temperature, float) else 0.0)
         self.seed.setValue(seed if isinstance(seed, int) else 0)
+        model = store.value(_KEY + "model")
+        # Chosen once the installed models are known (they are read in the background).
+        self._wanted_model = model if isinstance(model, str) else ""
         mode = self.mode.findData(store.value(_KEY + "mode"))
         if mode >= 0:
             self.mode.setCurrentIndex(mode)

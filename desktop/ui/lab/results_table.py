@@ -1,5 +1,6 @@
 """The lab's results as a table: one row per data row, its inputs, the answer, the label chosen
-with its probability, whether it matches the reference, and the time it took.
+with its probability, whether it matches the reference, the tokens the model read and wrote
+for it, and the time it took.
 
 Rows arrive while a run goes on and are added in batches on a timer, so a fast run does not
 redraw the table once per item; only the rows on screen are ever painted, so 100,000 of them
@@ -30,6 +31,9 @@ class ResultRow:
     error: str | None
     time_s: float | None
     correct: bool | None
+    tokens: int = 0
+    # None for rows a run kept before prompts were counted.
+    prompt_tokens: int | None = None
 
 
 class ResultsTableModel(QAbstractTableModel):
@@ -88,7 +92,8 @@ class ResultsTableModel(QAbstractTableModel):
     # -- Qt's model interface -------------------------------------------------------------------
 
     def _headers(self) -> list[str]:
-        return ["#", *self._columns, "Answer", "Model's label", "Probability", "Right", "Time"]
+        figures = ["Probability", "Right", "Tokens", "Time"]
+        return ["#", *self._columns, "Answer", "Model's label", *figures]
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)
@@ -99,8 +104,12 @@ class ResultsTableModel(QAbstractTableModel):
     def headerData(  # noqa: N802
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return self._headers()[section]
+        if role == Qt.ItemDataRole.ToolTipRole and self._headers()[section] == "Tokens":
+            return "The prompt's tokens → the tokens written (a scored label counts as one)."
         return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -143,6 +152,10 @@ class ResultsTableModel(QAbstractTableModel):
             return "" if row.probability is None else f"{row.probability:.0%}"
         if offset == 4:
             return "" if row.correct is None else ("yes" if row.correct else "no")
+        if offset == 5:
+            if row.error or row.prompt_tokens is None:
+                return ""
+            return f"{row.prompt_tokens:,} → {row.tokens:,}"
         return "" if row.time_s is None else f"{row.time_s:.2f} s"
 
 

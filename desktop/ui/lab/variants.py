@@ -23,6 +23,12 @@ from desktop.core.lab.compare import (
     describe_spec,
     variant_result,
 )
+from desktop.core.lab.variant_models import (
+    ModelChoice,
+    chat_choice,
+    engine_for,
+    is_chat_model,
+)
 from desktop.core.llm.engine import ChatEngine
 from desktop.ui.errors import show_error
 from desktop.ui.lab.compare_window import CompareWindow
@@ -53,6 +59,7 @@ class VariantsBar(QWidget):
         engine: ChatEngine,
         runs: Path,
         current_spec: Callable[[], BatchSpec],
+        current_model: Callable[[], ModelChoice | None],
         tasks: Tasks,
         parent: QWidget | None = None,
     ) -> None:
@@ -60,10 +67,13 @@ class VariantsBar(QWidget):
         self._engine = engine
         self._runs = runs
         self._current_spec = current_spec
+        self._current_model = current_model
         self._tasks = tasks
         self._task: Task[Any] | None = None
         self.control: RunControl | None = None
         self.specs: list[BatchSpec] = []
+        # The model each variant runs on, fixed when it is kept (the chat's may change after).
+        self.models: list[ModelChoice] = []
         self.keep_button = QPushButton("Keep as variant A")
         self.keep_button.setToolTip("Keep the form as it is, to compare it with other variants.")
         self.compare_button = QPushButton("Compare")
@@ -98,9 +108,11 @@ class VariantsBar(QWidget):
 
     def _update(self) -> None:
         if self.specs:
+            several = len({model.identity for model in self.models}) > 1
             lines = [
                 f"{VARIANT_NAMES[index]}: {describe_spec(spec)}"
-                for index, spec in enumerate(self.specs)
+                + (f" — on {model.identity}" if several else "")
+                for index, (spec, model) in enumerate(zip(self.specs, self.models, strict=True))
             ]
             self.listing.setText("\n".join(lines))
         next_name = VARIANT_NAMES[min(len(self.specs), MAX_VARIANTS - 1)]
@@ -115,30 +127,37 @@ class VariantsBar(QWidget):
         except EngineError as exc:
             show_error(self, str(exc))
             return
-        if spec in self.specs:
-            show_error(self, "This variant is already kept: change the form to make another.")
+        model = self._current_model() or chat_choice(self._engine)
+        if model is None:
+            show_error(self, "Load a chat model first: the variants run on it.")
+            return
+        if (spec, model.key) in ((s, m.key) for s, m in zip(self.specs, self.models, strict=True)):
+            show_error(
+                self,
+                "This variant is already kept: change the prompt, the settings or the model to "
+                "make another.",
+            )
             return
         self.specs.append(spec)
+        self.models.append(model)
         self._update()
 
     @Slot()
     def _on_clear(self) -> None:
         self.specs = []
+        self.models = []
         self.listing.setText("Variants: none yet. Keep the form as A, change it, keep it as B.")
         self._update()
 
     @Slot()
     def _on_compare(self) -> None:
-        if self._engine.info is None:
-            show_error(self, "Load a chat model first: the variants run on it.")
-            return
-        specs = list(self.specs)
+        variants = list(zip(self.specs, self.models, strict=True))
         control = RunControl()
         self.control = control
         self.status_changed.emit("Comparing: starting variant A…")
         self._task = self._tasks.run(
             LANE,
-            lambda context: self._work(context, specs, control),
+            lambda context: self._work(context, variants, control),
             done=self._on_compared,
             failed=self._on_failed,
             progress=self._on_progress,
@@ -147,12 +166,20 @@ class VariantsBar(QWidget):
         self._update()
 
     def _work(
-        self, context: TaskContext, specs: list[BatchSpec], control: RunControl
+        self,
+        context: TaskContext,
+        variants: list[tuple[BatchSpec, ModelChoice]],
+        control: RunControl,
     ) -> tuple[list[VariantResult], list[ComparedRow]] | None:
         runners = []
-        for index, spec in enumerate(specs):
-            runner = BatchRunner(spec, self._engine, self._runs)
-            outcome = runner.run(control, _Reporter(context, VARIANT_NAMES[index]))
+        for index, (spec, model) in enumerate(variants):
+            name = VARIANT_NAMES[index]
+            if not is_chat_model(model, self._engine):
+                context.report(f"Comparing: loading {model.identity} for variant {name}…")
+            # Each variant's model is open only for its own rows; the chat keeps its own.
+            with engine_for(model, self._engine) as engine:
+                runner = BatchRunner(spec, engine, self._runs)
+                outcome = runner.run(control, _Reporter(context, name))
             if outcome.state != "finished":
                 return None
             runners.append(runner)
@@ -163,7 +190,9 @@ class VariantsBar(QWidget):
 
     @Slot(object)
     def _on_progress(self, update: object) -> None:
-        if isinstance(update, tuple) and isinstance(update[1], Progress):
+        if isinstance(update, str):
+            self.status_changed.emit(update)
+        elif isinstance(update, tuple) and isinstance(update[1], Progress):
             name, progress = update
             self.status_changed.emit(
                 f"Comparing: variant {name}, row {progress.done:,} of {progress.total:,} · "

@@ -31,8 +31,14 @@ from PySide6.QtWidgets import (
 
 from desktop.core.errors import EngineError
 from desktop.core.lab.batch import BatchRunner, BatchSpec, Progress, RunControl, RunOutcome
+from desktop.core.lab.compare import describe_settings
 from desktop.core.lab.datasets import count_rows
 from desktop.core.lab.reports import RunSummary, export_csv, joined_results, summarise
+from desktop.core.lab.variant_models import (
+    ModelChoice,
+    engine_for,
+    is_chat_model,
+)
 from desktop.core.llm.engine import ChatEngine
 from desktop.core.paths import AppPaths
 from desktop.ui.errors import show_error
@@ -41,6 +47,7 @@ from desktop.ui.lab.form import LabForm
 from desktop.ui.lab.results_table import ResultRow, ResultsTableModel
 from desktop.ui.lab.variants import VariantsBar
 from desktop.ui.tasks import Task, TaskContext, Tasks
+from desktop.ui.widgets.model_picker import ModelsWatcher
 
 GEOMETRY = "lab/geometry"
 LANE = "lab"
@@ -75,6 +82,8 @@ def result_row(
         error=result.get("error"),
         time_s=time_s,
         correct=correct,
+        tokens=int(result.get("tokens", 0) or 0),
+        prompt_tokens=result.get("prompt_tokens"),
     )
 
 
@@ -89,9 +98,13 @@ class LabWindow(QWidget):
         self._task: Task[Any] | None = None
         self._control: RunControl | None = None
         self._runner: BatchRunner | None = None
+        # Whether the run going on reads the chat's own model (not one loaded for it).
+        self._on_chat_model = True
 
         self.form = LabForm(paths.data / "lab" / "pasted", self)
-        self.variants = VariantsBar(engine, self._runs, self.form.spec, self._tasks, self)
+        self.variants = VariantsBar(
+            engine, self._runs, self.form.spec, self.form.model_choice, self._tasks, self
+        )
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("sendButton")
         self.pause_button = QPushButton("Pause")
@@ -107,6 +120,10 @@ class LabWindow(QWidget):
         self.status.setObjectName("progressLabel")
         self.status.setWordWrap(True)
 
+        self.settings_line = QLabel()
+        self.settings_line.setObjectName("progressLabel")
+        self.settings_line.setWordWrap(True)
+        self.settings_line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.model = ResultsTableModel()
         self.table = QTableView()
         self.table.setObjectName("documentTable")
@@ -135,6 +152,8 @@ class LabWindow(QWidget):
         self.form.restore()
         self._update_buttons()
         self._show_last_run()
+        self.models = ModelsWatcher(self, engine, paths, self._tasks)
+        self.models.read.connect(self._on_models_read)
         geometry = QSettings().value(GEOMETRY)
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -165,6 +184,7 @@ class LabWindow(QWidget):
         results = QWidget()
         results_layout = QVBoxLayout(results)
         results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.settings_line)
         results_layout.addWidget(self.table, 1)
         results_layout.addLayout(table_buttons)
 
@@ -212,12 +232,22 @@ class LabWindow(QWidget):
 
     def switch_refusal(self) -> str:
         """Why the chat model may not change now ("" when it may)."""
-        if self.running:
+        if self.running and self._uses_chat_engine():
             return (
                 "The prompt lab is running a batch on this model. Pause it in the Prompt lab "
                 "window first; it continues from where it stopped."
             )
         return ""
+
+    def _uses_chat_engine(self) -> bool:
+        """A run on a model of its own does not hold the chat's model."""
+        return self.variants.running or self._on_chat_model
+
+    # -- the models to choose from --------------------------------------------------------------
+
+    @Slot(object)
+    def _on_models_read(self, models: tuple[ModelChoice | None, list[Path]]) -> None:
+        self.form.set_models(*models)
 
     def _update_buttons(self) -> None:
         running = self.running
@@ -289,7 +319,8 @@ class LabWindow(QWidget):
         self._start(fresh=True)
 
     def _start(self, fresh: bool) -> None:
-        if self._engine.info is None:
+        choice = self.form.model_choice()
+        if self._engine.info is None and choice is None:
             show_error(self, "Load a chat model first: the lab runs the prompt on it.")
             return
         try:
@@ -300,7 +331,9 @@ class LabWindow(QWidget):
         self.form.save()
         control = RunControl()
         self._control = control
+        self._on_chat_model = choice is None or is_chat_model(choice, self._engine)
         self.model.reset([])
+        self.settings_line.setText("")
         self.bars.set_counts({})
         self.confusion.hide()
         self.sentence.setText("")
@@ -309,7 +342,7 @@ class LabWindow(QWidget):
         self.progress.setRange(0, 0)
         self._task = self._tasks.run(
             LANE,
-            lambda context: self._work(context, spec, control, fresh),
+            lambda context: self._work(context, spec, choice, control, fresh),
             done=self._on_finished,
             failed=self._on_failed,
             progress=self._on_progress,
@@ -317,23 +350,37 @@ class LabWindow(QWidget):
         self._update_buttons()
 
     def _work(
-        self, context: TaskContext, spec: BatchSpec, control: RunControl, fresh: bool
+        self,
+        context: TaskContext,
+        spec: BatchSpec,
+        choice: ModelChoice | None,
+        control: RunControl,
+        fresh: bool,
     ) -> tuple[RunOutcome, RunSummary, BatchRunner]:
-        runner = BatchRunner(spec, self._engine, self._runs)
-        if fresh and runner.folder.exists():
-            shutil.rmtree(runner.folder)
-        done_before = [
-            result_row(runner, joined.row, joined.inputs, joined.result, joined.time_s)
-            for joined in joined_results(runner)
-        ]
-        context.report(_Started(runner, done_before))
-        outcome = runner.run(control, context.report)
+        if choice is not None:
+            context.report(f"Loading {choice.identity} for this run (the chat keeps its model)…")
+        with engine_for(choice, self._engine) as engine:
+            runner = BatchRunner(spec, engine, self._runs)
+            if fresh and runner.folder.exists():
+                shutil.rmtree(runner.folder)
+            done_before = [
+                result_row(runner, joined.row, joined.inputs, joined.result, joined.time_s)
+                for joined in joined_results(runner)
+            ]
+            context.report(_Started(runner, done_before))
+            outcome = runner.run(control, context.report)
         return outcome, summarise(runner, noun="rows"), runner
 
     @Slot(object)
     def _on_progress(self, update: object) -> None:
+        if isinstance(update, str):
+            self.status.setText(update)
+            return
         if isinstance(update, _Started):
             self._runner = update.runner
+            self.settings_line.setText(
+                describe_settings(update.runner.spec, update.runner.model_name)
+            )
             columns = list(update.runner.dataset.columns)
             self.model.reset(columns)
             self._fit_columns(columns, update.runner.spec.mode == "free")
@@ -375,7 +422,7 @@ class LabWindow(QWidget):
             header.resizeSection(index, 280 if index == 1 else 100)
         answer = len(columns) + 1
         self.table.setColumnHidden(answer, not free)
-        for offset, width in ((1, 240), (2, 110), (3, 90), (4, 60), (5, 70)):
+        for offset, width in ((1, 240), (2, 110), (3, 90), (4, 60), (5, 80), (6, 70)):
             header.resizeSection(len(columns) + offset, width)
 
     def _show_counts(self) -> None:

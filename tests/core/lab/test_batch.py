@@ -184,6 +184,9 @@ def test_the_export_keeps_every_input_column(engine: ChatEngine, tmp_path: Path)
     assert rows[2]["shop"] == "Chez Ünïcode" and rows[2]["id"] == "2"
     assert {row["result_label"] for row in rows} <= set(LABELS)
     assert {row["correct"] for row in rows} <= {"true", "false"}
+    # Each row says what it was answered from: the prompt it read, the model and the seed.
+    assert all(int(row["prompt_tokens"]) > int(row["tokens"]) >= 1 for row in rows)
+    assert {(row["model"], row["seed"]) for row in rows} == {(runner.model_name, "0")}
 
 
 def test_a_model_switched_during_a_run_stops_it_where_it_was(

@@ -162,7 +162,8 @@ def label_variants(label: str) -> tuple[str, ...]:
     scoring only the lower-case word measures its spelling, not its judgement. A label's
     probability is the sum over these spellings. Capitals throughout are rare as an answer and
     split into several tokens, each a decode of its own per item: measured on the starter
-    model, they made an item 2.3 times as slow for no change in the labels chosen.
+    model over the 200 dev reviews, they made an item 1.9 times as slow, for 0.900 rather than
+    0.885 accuracy zero-shot and the same 0.925 few-shot.
     """
     return tuple(dict.fromkeys((label, label[:1].upper() + label[1:])))
 

@@ -236,7 +236,8 @@ def add_batch(commands: Any) -> None:
     batch.add_argument(
         "--no-calibration",
         action="store_true",
-        help="Likelihood mode: do not divide out the labels' bias measured on empty inputs.",
+        help="Do not divide out the labels' bias measured on empty inputs (likelihood and "
+        "constrained modes).",
     )
     batch.add_argument(
         "--prompt-style",

@@ -42,11 +42,12 @@ class ComparedAnswer:
     score: SequenceScore
 
     def facts(self) -> str:
-        """The answer's figures in one line, as under each side."""
+        """The answer's figures in one line, as under each side (the seed is in
+        ``settings``)."""
         return (
             f"{self.score.tokens:,} tokens · {self.tokens_per_s:.1f} tokens/s · "
             f"log-probability {self.score.total_logprob:.2f} · perplexity "
-            f"{self.score.perplexity:.2f} · seed {self.seed} · ended: {self.finish_reason}"
+            f"{self.score.perplexity:.2f} · ended: {self.finish_reason}"
         )
 
     def to_json(self) -> dict[str, Any]:

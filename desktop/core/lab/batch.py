@@ -33,6 +33,7 @@ from desktop.core.lab.item_prompts import (
     answer_sequences,
     calibrated,
     combine_variants,
+    first_token_bias,
     label_distribution,
     label_variants,
     match_label,
@@ -163,6 +164,9 @@ class RunOutcome:
     model: str
 
 
+METHOD_VERSION = 2
+
+
 def run_id(spec: BatchSpec, model_file: Path, model_identity: str = "") -> str:
     digest = hashlib.sha256()
     with spec.data.open("rb") as data:
@@ -170,6 +174,8 @@ def run_id(spec: BatchSpec, model_file: Path, model_identity: str = "") -> str:
             digest.update(block)
     stat = model_file.stat()
     identity = {
+        # Raised when the same spec would answer differently (2: constrained calibrated).
+        "method": METHOD_VERSION,
         "data_sha256": digest.hexdigest(),
         "spec": {**spec.describe(), "data": spec.data.name},
         "model": [model_file.name, stat.st_size, model_identity],
@@ -319,6 +325,12 @@ class BatchRunner:
         room = max((len(sequence) for sequence in sequences), default=0) + 1
         if spec.mode == "free":
             room = spec.max_tokens
+        # Read before the item: measuring the prior reads other inputs after the shared prefix.
+        prior = (
+            self._content_free_prior(scorer)
+            if spec.calibrate and spec.mode == "constrained"
+            else None
+        )
         position, logits = scorer.read_item(prompt_tokens, room)
         if spec.mode == "likelihood":
             scores = self._label_scores(scorer, position, logits, sequences, owners)
@@ -338,8 +350,15 @@ class BatchRunner:
         rng = np.random.default_rng([spec.seed, row.number])
         if spec.mode == "constrained":
             trie = LabelTrie(sequences, scorer.end_tokens())
+            bias = first_token_bias(sequences, owners, prior) if prior is not None else None
             decoded = scorer.decode(
-                position, logits, room + 1, spec.chain, rng, allowed=trie.allowed
+                position,
+                logits,
+                room + 1,
+                spec.chain,
+                rng,
+                allowed=trie.allowed,
+                first_bias=bias,
             )
             spelled = trie.label_of(decoded.tokens, flat)
             chosen = spec.labels[owners[flat.index(spelled)]] if spelled is not None else None

@@ -206,6 +206,25 @@ def label_distribution(scores: Sequence[float]) -> list[float]:
 CONTENT_FREE_VALUES = ("N/A", "", "[MASK]")
 
 
+def first_token_bias(
+    sequences: Sequence[Sequence[int]], owners: Sequence[int], prior: Sequence[float]
+) -> dict[int, float]:
+    """The calibration of a constrained answer: minus the log of each label's content-free
+    prior, on the first token of its spellings, so the model's choice among the labels is not
+    its bias towards one of them on any input. Empty when two labels begin with the same token
+    (the first step cannot tell them apart; the answer is then uncalibrated)."""
+    bias: dict[int, float] = {}
+    owner_of: dict[int, int] = {}
+    for sequence, owner in zip(sequences, owners, strict=True):
+        if not sequence:
+            continue
+        first = sequence[0]
+        if owner_of.setdefault(first, owner) != owner:
+            return {}
+        bias[first] = -math.log(max(prior[owner], 1e-30))
+    return bias
+
+
 def calibrated(scores: Sequence[float], prior: Sequence[float]) -> list[float]:
     """Log-scores with the content-free prior divided out (a log-probability minus the log of
     the prior), then renormalised over the labels."""

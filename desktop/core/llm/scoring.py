@@ -14,7 +14,7 @@ Every method runs on the engine's owner thread (see ``ChatEngine.run_on_model``)
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -155,13 +155,16 @@ class PrefixScorer:
         rng: np.random.Generator,
         allowed: Callable[[tuple[int, ...]], Sequence[int] | None] | None = None,
         stop_strings: Sequence[str] = (),
+        first_bias: Mapping[int, float] | None = None,
     ) -> Decoded:
         """Write up to ``max_tokens`` tokens after the item.
 
         ``allowed(tokens so far)`` lists the only tokens that may come next (an empty list ends
         the answer) or returns None for no limit: a constrained answer picks among them alone.
         Greedy at temperature 0; otherwise a draw from ``rng`` after llama.cpp's chain, so the
-        same seed gives the same answer whatever ran before.
+        same seed gives the same answer whatever ran before. ``first_bias`` is added to the
+        first token's logits before it is chosen (a constrained answer's calibration); the
+        answer's log-probability stays the model's own.
         """
         produced: list[int] = []
         logprob = 0.0
@@ -176,7 +179,12 @@ class PrefixScorer:
             if choices is not None and not choices:
                 finish = "stop"
                 break
-            token = self._choose(current, chain, rng, choices)
+            weighed = current
+            if first_bias and not produced:
+                weighed = current.copy()
+                for biased, bias in first_bias.items():
+                    weighed[biased] += bias
+            token = self._choose(weighed, chain, rng, choices)
             if choices is None and binding.ends_generation(self._vocab, token):
                 finish = "stop"
                 break

@@ -195,6 +195,10 @@ class LabForm(QWidget):
 
     @Slot()
     def _on_edited(self) -> None:
+        # Scoring the labels draws no token: temperature and seed change nothing then.
+        sampled = self.mode.currentData() != "likelihood"
+        self.temperature.setEnabled(sampled)
+        self.seed.setEnabled(sampled)
         try:
             self.spec()
             problem = ""

@@ -84,9 +84,8 @@ class SidePanel(QGroupBox):
         sampling.addWidget(self.temperature)
         sampling.addWidget(QLabel("Top-p"))
         sampling.addWidget(self.top_p)
-        sampling.addWidget(QLabel("Seed"))
-        sampling.addWidget(self.seed)
         form.addRow("Temperature", sampling)
+        form.addRow("Seed", self.seed)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.answer, 1)
@@ -126,6 +125,7 @@ class CompareAnswersWindow(QWidget):
         self._generation = generation
         self._tasks = Tasks(self)
         self._task: Task[Any] | None = None
+        self._cancel = threading.Event()
         self._installed: list[Path] = []
         self.question = QPlainTextEdit()
         self.question.setPlaceholderText("A question or prompt to answer from each side…")
@@ -174,7 +174,8 @@ class CompareAnswersWindow(QWidget):
 
     @property
     def running(self) -> bool:
-        return self._task is not None and self._task.running
+        # Until the outcome is shown (the task's end and its outcome are a signal apart).
+        return self._task is not None
 
     def ask(self, question: str) -> None:
         """Open with ``question`` (the composer's text) unless one is already written."""
@@ -224,18 +225,27 @@ class CompareAnswersWindow(QWidget):
         for panel in self.sides:
             panel.clear()
         self.status.setText("Answering from side A…")
+        # A stop of its own rather than the task's: a task cancelled before it starts never
+        # reports back, and the window would wait for it.
+        cancel = threading.Event()
+        self._cancel = cancel
         self._task = self._tasks.run(
             LANE,
-            lambda context: self._work(context, question, sides),
+            lambda context: self._work(context, question, sides, cancel),
             done=self._on_done,
             failed=self._on_failed,
             progress=self._on_progress,
         )
         self._update_buttons()
 
-    def _work(self, context: TaskContext, question: str, sides: list[AnswerSide]) -> bool:
+    def _work(
+        self,
+        context: TaskContext,
+        question: str,
+        sides: list[AnswerSide],
+        cancel: threading.Event,
+    ) -> bool:
         """Every side in turn; a side that cannot run says why and the next one goes on."""
-        cancel: threading.Event = context.cancelled
         for index, side in enumerate(sides):
             if cancel.is_set():
                 return False
@@ -293,12 +303,11 @@ class CompareAnswersWindow(QWidget):
     @Slot()
     def _on_stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            self._cancel.set()
             self.status.setText("Stopping after this token…")
 
     def shutdown(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        self._cancel.set()
         self._tasks.shutdown(wait=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

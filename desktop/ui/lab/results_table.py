@@ -108,8 +108,8 @@ class ResultsTableModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return self._headers()[section]
-        if role == Qt.ItemDataRole.ToolTipRole and self._headers()[section] == "Tokens":
-            return "The prompt's tokens → the tokens written (a scored label counts as one)."
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS.get(self._headers()[section])
         return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -157,6 +157,15 @@ class ResultsTableModel(QAbstractTableModel):
                 return ""
             return f"{row.prompt_tokens:,} → {row.tokens:,}"
         return "" if row.time_s is None else f"{row.time_s:.2f} s"
+
+
+_HEADER_TIPS = {
+    "Tokens": "The prompt's tokens → the tokens written (a scored label counts as one).",
+    "Probability": (
+        "The likeliest label: its share among the labels, the prompt's own bias divided out. "
+        "A written answer: the probability the model gave the tokens it wrote."
+    ),
+}
 
 
 def _one_line(text: str, limit: int = 200) -> str:

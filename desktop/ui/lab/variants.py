@@ -99,7 +99,8 @@ class VariantsBar(QWidget):
 
     @property
     def running(self) -> bool:
-        return self._task is not None and self._task.running
+        # Until the outcome is shown (the task's end and its outcome are a signal apart).
+        return self._task is not None
 
     def set_enabled_for(self, form_ready: bool, busy: bool) -> None:
         self.keep_button.setEnabled(form_ready and not busy and len(self.specs) < MAX_VARIANTS)

@@ -224,7 +224,9 @@ class LabWindow(QWidget):
 
     @property
     def running(self) -> bool:
-        return (self._task is not None and self._task.running) or self.variants.running
+        # Until its outcome is shown, not only until its work ends: the two are a queued
+        # signal apart, and a run is over for the user when its figures are up.
+        return self._task is not None or self.variants.running
 
     @Slot(bool)
     def _on_variants_running(self, _running: bool) -> None:

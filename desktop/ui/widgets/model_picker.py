@@ -31,6 +31,11 @@ class ModelPicker(QWidget):
         super().__init__(parent)
         self._chat: ModelChoice | None = None
         self.model = QComboBox()
+        # Long model names are elided rather than widening the form (or four sides off screen).
+        self.model.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model.setMinimumContentsLength(12)
         self.model.setToolTip(
             "The model the rows run on. Another model than the chat's is loaded beside it for "
             "the run and closed after, so the chat is not interrupted."

@@ -144,7 +144,7 @@ def test_zero_shot_and_few_shot_side_by_side(
     scores = [compared.variants.item(row, 2) for row in (0, 1)]
     assert scores[0] is not None and "accuracy" in scores[0].text()
     assert scores[1] is not None and "rows/s" in scores[1].text()
-    assert compared.rows.rowCount() == len(ROWS)
+    assert compared.rows_model.rowCount() == len(ROWS)
     differing = int(compared.disagreements.text().split("disagree on ")[1].split(" of")[0])
     compared.only_disagreements.setChecked(True)
     assert compared.visible_rows() == differing
@@ -206,3 +206,23 @@ def test_variants_on_two_models_and_a_run_that_leaves_the_chat_model_free(
     assert templateless_model.stem in lab.settings_line.text()
     info = window.engine.info
     assert info is not None and info.path != templateless_model, "the chat kept its model"
+
+
+def test_a_hundred_thousand_compared_rows_filter_to_the_disagreements(qtbot: QtBot) -> None:
+    from desktop.core.lab.compare import ComparedRow
+    from desktop.ui.lab.compare_window import ComparedRowsModel
+
+    rows = [
+        ComparedRow(n, {"text": f"row {n}"}, "positive", ("positive", second))
+        for n in range(1, 100_001)
+        for second in ("negative" if n % 7 else "positive",)
+    ]
+    model = ComparedRowsModel()
+    model.reset(rows, ["A", "B"], only_disagreements=False)
+    assert model.rowCount() == 100_000
+    assert model.headers() == ["#", "Input", "Reference", "A", "B"]
+    model.show_only_disagreements(True)
+    assert model.rowCount() == sum(1 for row in rows if not row.agree)
+    first = model.index(0, 4)
+    assert first.data() == "negative" and model.index(0, 0).data() == "1"
+    assert first.data(Qt.ItemDataRole.ForegroundRole) is not None, "a wrong answer is marked"

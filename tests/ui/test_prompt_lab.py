@@ -49,6 +49,7 @@ def test_a_run_shows_counts_scores_and_the_confusion_matrix(
     lab = _open_lab(make_window, _reviews(tmp_path))
     assert lab.form.reference.currentText() == "label", "the label column is guessed"
     assert lab.run_button.isEnabled(), lab.form.problem.text()
+    assert lab.status.text().startswith("Ready: press Run"), "the next step is said"
     qtbot.mouseClick(lab.run_button, Qt.MouseButton.LeftButton)
     assert lab.running and not lab.form.isEnabled()
     _wait_until_idle(qtbot, lab)

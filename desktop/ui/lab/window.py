@@ -50,6 +50,8 @@ from desktop.ui.tasks import Task, TaskContext, Tasks
 from desktop.ui.widgets.model_picker import ModelsWatcher
 
 GEOMETRY = "lab/geometry"
+CHOOSE = "Choose a data file, write the prompt, and press Run."
+READY = "Ready: press Run to answer every row, or keep the form as a variant to compare."
 LANE = "lab"
 
 
@@ -116,7 +118,7 @@ class LabWindow(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(8)
-        self.status = QLabel("Choose a data file, write the prompt, and press Run.")
+        self.status = QLabel(CHOOSE)
         self.status.setObjectName("progressLabel")
         self.status.setWordWrap(True)
 
@@ -264,8 +266,10 @@ class LabWindow(QWidget):
         self.pause_button.setEnabled(running)
 
     @Slot(str)
-    def _on_form_changed(self, _problem: str) -> None:
+    def _on_form_changed(self, problem: str) -> None:
         self._update_buttons()
+        if not self.running and self.status.text() in (READY, CHOOSE):
+            self.status.setText(CHOOSE if problem else READY)
 
     # -- the last run, after a restart ----------------------------------------------------------
 

@@ -104,8 +104,8 @@ class MainWindow(QMainWindow):
         self.models_window = ModelsWindow(
             self, paths, engine, self._current_settings, self._on_settings_applied
         )
-        generation = lambda: self.controller.chat_settings().generation  # noqa: E731
-        self.lab = LabLink(self, engine, paths, generation, lambda: self.composer.toPlainText())
+        chat_settings = lambda: self.controller.chat_settings()  # noqa: E731
+        self.lab = LabLink(self, engine, paths, chat_settings, lambda: self.composer.toPlainText())
         self.dialogs = SettingsDialogs(self, self._current_settings, self.presets, self.controller)
         self._build()
         self._connect()

@@ -93,3 +93,23 @@ def test_a_side_that_cannot_run_says_why_and_the_others_answer(
     answers.question.setPlainText("")
     answers.compare_button.click()
     assert "Write the question" in answers.status.text()
+
+
+def test_without_a_chat_model_another_opens_with_the_users_loading_settings(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from desktop.core.settings.schema import ModelSettings
+    from desktop.ui.widgets.model_picker import ModelPicker
+
+    picker = ModelPicker()
+    qtbot.addWidget(picker)
+    other = tmp_path / "other.gguf"
+    options = ModelSettings(context_length=1024, lora_path=str(tmp_path / "a.gguf"))
+    picker.set_models(None, [other], options)
+    assert picker.choice() is None, "the chat's model, of which there is none yet"
+    picker.model.setCurrentIndex(picker.model.findData(str(other)))
+    choice = picker.choice()
+    assert choice is not None and choice.path == other
+    assert choice.options.context_length == 1024, "the user's settings, not the defaults"
+    assert choice.options.lora_path == "", "an adapter belongs to the model it was made for"
+    assert not picker.lora_scale.isEnabled()

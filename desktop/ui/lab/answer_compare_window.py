@@ -39,7 +39,7 @@ from desktop.core.lab.variant_models import (
 )
 from desktop.core.llm.engine import ChatEngine
 from desktop.core.paths import AppPaths
-from desktop.core.settings.schema import GenerationSettings
+from desktop.core.settings.schema import GenerationSettings, ModelSettings
 from desktop.ui.tasks import Task, TaskContext, Tasks
 from desktop.ui.widgets.model_picker import ModelPicker, ModelsWatcher
 
@@ -117,7 +117,9 @@ class CompareAnswersWindow(QWidget):
         engine: ChatEngine,
         paths: AppPaths,
         generation: Callable[[], GenerationSettings],
+        loading: Callable[[], ModelSettings] = ModelSettings,
     ) -> None:
+        """``generation`` and ``loading``: the chat's settings, the sides' starting point."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Compare answers — Folio")
         self.setObjectName("compareAnswersWindow")
@@ -127,6 +129,7 @@ class CompareAnswersWindow(QWidget):
         self._task: Task[Any] | None = None
         self._cancel = threading.Event()
         self._installed: list[Path] = []
+        self._options = ModelSettings()
         self.question = QPlainTextEdit()
         self.question.setPlaceholderText("A question or prompt to answer from each side…")
         self.question.setMaximumHeight(90)
@@ -149,7 +152,7 @@ class CompareAnswersWindow(QWidget):
         self.stop_button.clicked.connect(self._on_stop)
         self.add_button.clicked.connect(self._on_add_side)
         QShortcut(QKeySequence("Ctrl+Return"), self, self._on_compare)
-        self.models = ModelsWatcher(self, engine, paths, self._tasks)
+        self.models = ModelsWatcher(self, engine, paths, self._tasks, loading)
         self.models.read.connect(self._on_models_read)
         self._update_buttons()
         geometry = QSettings().value(GEOMETRY)
@@ -191,17 +194,17 @@ class CompareAnswersWindow(QWidget):
     # -- the models to choose from --------------------------------------------------------------
 
     @Slot(object)
-    def _on_models_read(self, models: tuple[ModelChoice | None, list[Path]]) -> None:
-        chat, self._installed = models
+    def _on_models_read(self, models: tuple[ModelChoice | None, list[Path], ModelSettings]) -> None:
+        chat, self._installed, self._options = models
         for panel in self.sides:
-            panel.picker.set_models(chat, self._installed)
+            panel.picker.set_models(chat, self._installed, self._options)
 
     @Slot()
     def _on_add_side(self) -> None:
         if len(self.sides) >= MAX_SIDES or self.running:
             return
         panel = SidePanel(NAMES[len(self.sides)], self._generation())
-        panel.picker.set_models(chat_choice(self._engine), self._installed)
+        panel.picker.set_models(chat_choice(self._engine), self._installed, self._options)
         self.sides.append(panel)
         self._columns.addWidget(panel, 1)
         self._update_buttons()

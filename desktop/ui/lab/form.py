@@ -33,6 +33,7 @@ from desktop.core.lab.templates import (
     parse_labels,
 )
 from desktop.core.lab.variant_models import ModelChoice
+from desktop.core.settings.schema import ModelSettings
 from desktop.ui.widgets.model_picker import ModelPicker
 
 DEFAULT_TEMPLATE = "Review: {text}\nSentiment:"
@@ -238,8 +239,10 @@ class LabForm(QWidget):
         """The model the run loads; None for the chat's model as it is."""
         return self.model_picker.choice()
 
-    def set_models(self, chat: ModelChoice | None, installed: list[Path]) -> None:
-        self.model_picker.set_models(chat, installed)
+    def set_models(
+        self, chat: ModelChoice | None, installed: list[Path], options: ModelSettings
+    ) -> None:
+        self.model_picker.set_models(chat, installed, options)
         if self._wanted_model:
             self.model_picker.select(self._wanted_model)
             self._wanted_model = ""

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from desktop.core.llm.engine import ChatEngine
 from desktop.core.paths import AppPaths
-from desktop.core.settings.schema import GenerationSettings
+from desktop.core.settings.schema import GenerationSettings, ModelSettings, Settings
 from desktop.ui.lab.answer_compare_window import CompareAnswersWindow
 from desktop.ui.lab.window import LabWindow
 
@@ -21,15 +21,15 @@ class LabLink(QObject):
         window: QWidget,
         engine: ChatEngine,
         paths: AppPaths,
-        generation: Callable[[], GenerationSettings],
+        settings: Callable[[], Settings],
         draft: Callable[[], str],
     ) -> None:
-        """``generation``: the current chat's settings; ``draft``: the composer's text."""
+        """``settings``: the current chat's settings; ``draft``: the composer's text."""
         super().__init__(window)
         self._window = window
         self._engine = engine
         self._paths = paths
-        self._generation = generation
+        self._settings = settings
         self._draft = draft
         self.lab: LabWindow | None = None
         self.answers: CompareAnswersWindow | None = None
@@ -37,7 +37,7 @@ class LabLink(QObject):
     @Slot()
     def open(self) -> LabWindow:
         if self.lab is None:
-            self.lab = LabWindow(self._window, self._engine, self._paths)
+            self.lab = LabWindow(self._window, self._engine, self._paths, self._loading)
         self.lab.show()
         self.lab.raise_()
         self.lab.activateWindow()
@@ -47,13 +47,19 @@ class LabLink(QObject):
     def open_answers(self) -> CompareAnswersWindow:
         if self.answers is None:
             self.answers = CompareAnswersWindow(
-                self._window, self._engine, self._paths, self._generation
+                self._window, self._engine, self._paths, self._generation, self._loading
             )
         self.answers.ask(self._draft())
         self.answers.show()
         self.answers.raise_()
         self.answers.activateWindow()
         return self.answers
+
+    def _generation(self) -> GenerationSettings:
+        return self._settings().generation
+
+    def _loading(self) -> ModelSettings:
+        return self._settings().model
 
     def switch_refusal(self) -> str:
         return self.lab.switch_refusal() if self.lab is not None else ""

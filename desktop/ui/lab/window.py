@@ -11,6 +11,7 @@ restart.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from desktop.core.lab.variant_models import (
 )
 from desktop.core.llm.engine import ChatEngine
 from desktop.core.paths import AppPaths
+from desktop.core.settings.schema import ModelSettings
 from desktop.ui.errors import show_error
 from desktop.ui.lab.charts import ConfusionGrid, LabelBars
 from desktop.ui.lab.form import LabForm
@@ -90,7 +92,14 @@ def result_row(
 
 
 class LabWindow(QWidget):
-    def __init__(self, parent: QWidget, engine: ChatEngine, paths: AppPaths) -> None:
+    def __init__(
+        self,
+        parent: QWidget,
+        engine: ChatEngine,
+        paths: AppPaths,
+        loading: Callable[[], ModelSettings] = ModelSettings,
+    ) -> None:
+        """``loading``: the user's model loading settings, for another model run here."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Prompt lab — Folio")
         self.setObjectName("labWindow")
@@ -154,7 +163,7 @@ class LabWindow(QWidget):
         self.form.restore()
         self._update_buttons()
         self._show_last_run()
-        self.models = ModelsWatcher(self, engine, paths, self._tasks)
+        self.models = ModelsWatcher(self, engine, paths, self._tasks, loading)
         self.models.read.connect(self._on_models_read)
         geometry = QSettings().value(GEOMETRY)
         if geometry is not None:
@@ -250,7 +259,7 @@ class LabWindow(QWidget):
     # -- the models to choose from --------------------------------------------------------------
 
     @Slot(object)
-    def _on_models_read(self, models: tuple[ModelChoice | None, list[Path]]) -> None:
+    def _on_models_read(self, models: tuple[ModelChoice | None, list[Path], ModelSettings]) -> None:
         self.form.set_models(*models)
 
     def _update_buttons(self) -> None:

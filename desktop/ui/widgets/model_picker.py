@@ -4,6 +4,8 @@ variants can differ by model or by scale."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Signal, Slot
@@ -30,6 +32,7 @@ class ModelPicker(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._chat: ModelChoice | None = None
+        self._options = ModelSettings()
         self.model = QComboBox()
         # Long model names are elided rather than widening the form (or four sides off screen).
         self.model.setSizeAdjustPolicy(
@@ -54,10 +57,17 @@ class ModelPicker(QWidget):
         self.model.currentIndexChanged.connect(self._on_model_changed)
         self.lora_scale.valueChanged.connect(self.changed)
 
-    def set_models(self, chat: ModelChoice | None, installed: list[Path]) -> None:
+    def set_models(
+        self,
+        chat: ModelChoice | None,
+        installed: list[Path],
+        options: ModelSettings | None = None,
+    ) -> None:
         """The chat's model as loaded now, and the other chat models there are; the choice is
-        kept when it is still there."""
+        kept when it is still there. ``options``: the loading settings another model opens
+        with when the chat has none loaded."""
         chosen = self.model.currentData()
+        self._options = options or ModelSettings()
         before = self._chat.lora_key if self._chat is not None else None
         self._chat = chat
         self.model.blockSignals(True)
@@ -109,7 +119,7 @@ class ModelPicker(QWidget):
                 return None
             return chat.with_lora_scale(self.lora_scale.value())
         if chat is None:
-            return ModelChoice(Path(path), ModelSettings())
+            return ModelChoice(Path(path), replace(self._options, lora_path=""))
         return chat.on_model(Path(path))
 
 
@@ -118,10 +128,20 @@ class ModelsWatcher(QObject):
     whenever its window is shown or comes back to the front (the chat's model may have been
     switched in the main window meanwhile); ``read`` carries both."""
 
-    read = Signal(object)  # tuple[ModelChoice | None, list[Path]]
+    read = Signal(object)  # tuple[ModelChoice | None, list[Path], ModelSettings]
 
-    def __init__(self, window: QWidget, engine: ChatEngine, paths: AppPaths, tasks: Tasks):
+    def __init__(
+        self,
+        window: QWidget,
+        engine: ChatEngine,
+        paths: AppPaths,
+        tasks: Tasks,
+        loading: Callable[[], ModelSettings] = ModelSettings,
+    ):
+        """``loading``: the user's model loading settings, for a model the chat has not
+        loaded."""
         super().__init__(window)
+        self._loading = loading
         self._window = window
         self._engine = engine
         self._paths = paths
@@ -141,11 +161,13 @@ class ModelsWatcher(QObject):
         chat = chat_choice(self._engine)
         loaded = chat.path if chat is not None else None
         folder, cache = self._paths.models, self._paths.cache
+        options = self._loading()
         self._tasks.run(
             "models",
             lambda _context: (
                 chat,
                 installed_chat_models(folder, known_model_files(cache, (), loaded)),
+                options,
             ),
             done=self._on_read,
         )

@@ -113,3 +113,20 @@ def test_without_a_chat_model_another_opens_with_the_users_loading_settings(
     assert choice.options.context_length == 1024, "the user's settings, not the defaults"
     assert choice.options.lora_path == "", "an adapter belongs to the model it was made for"
     assert not picker.lora_scale.isEnabled()
+
+
+def test_a_stopped_comparison_says_which_sides_did_not_answer(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    answers = window.lab.open_answers()
+    answers.question.setPlainText("Write a long story about a lighthouse.")
+    answers._on_add_side()
+    answers.compare_button.click()
+    answers.stop_button.click()
+    _wait(qtbot, answers)
+    assert answers.status.text().startswith("Stopped")
+    for panel in answers.sides:
+        text = panel.facts.text()
+        assert "ended: cancelled" in text or "tokens/s" in text or "Not answered" in text, text
+    assert "Not answered" in answers.sides[-1].facts.text(), "the last side never had its turn"

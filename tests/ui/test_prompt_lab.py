@@ -227,3 +227,24 @@ def test_a_hundred_thousand_compared_rows_filter_to_the_disagreements(qtbot: QtB
     first = model.index(0, 4)
     assert first.data() == "negative" and model.index(0, 0).data() == "1"
     assert first.data(Qt.ItemDataRole.ForegroundRole) is not None, "a wrong answer is marked"
+
+
+def test_another_file_clears_the_table_and_shows_its_own_columns(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    from desktop.core.lab.pasted import save_pasted_lines
+
+    lab = _open_lab(make_window, _reviews(tmp_path))
+    lab._on_run()
+    _wait_until_idle(qtbot, lab)
+    assert lab.model.rowCount() == len(ROWS)
+    pasted = save_pasted_lines("Tasty.\nCold and slow.\n", tmp_path / "pasted")
+    lab.form.set_data(pasted)
+    assert lab.model.rowCount() == 0 and lab.settings_line.text() == "", "not the last file's"
+    lab._on_run()
+    _wait_until_idle(qtbot, lab)
+    assert lab.model.rowCount() == 2
+    headers = [lab.model.headerData(n, Qt.Orientation.Horizontal) for n in range(5)]
+    label_column = headers.index("Model's label")
+    assert not lab.table.isColumnHidden(label_column), "an earlier run's hidden column is shown"
+    assert lab.model.index(0, label_column).data() in ("positive", "negative")

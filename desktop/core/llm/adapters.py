@@ -39,9 +39,9 @@ def apply_lora(llama: Llama, header: GGUFInfo, path: Path, scale: float) -> Appl
             except ValueError:
                 detail = " ".join(line.strip() for line in errors.lines if line.strip())
                 raise ModelLoadError(
-                    f"“{path.name}” cannot be applied to {header.name}"
-                    + (f": {detail[-300:]}" if detail else ".")
-                    + " It is probably an adapter for another model or size."
+                    f"“{path.name}” cannot be applied to {header.path.stem}: it is probably "
+                    "an adapter for another model or size."
+                    + (f" (llama.cpp: {detail[-240:]})" if detail else "")
                 ) from None
     except ModelLoadError as exc:
         log.warning("LoRA adapter refused: %s", exc)

@@ -511,7 +511,8 @@ class ChatEngine(OwnerThread):
             total_s=finished_at - started,
             seed=seed,
             dropped_messages=fitted.dropped_messages,
-            model=info.name,
+            # With its adapter and scale: the answer's words depend on both.
+            model=info.identity,
             probabilities=tuple(recorder.steps) if recorder is not None else (),
             prompt=inspect_prompt(
                 fitted,

@@ -174,8 +174,10 @@ class ProbabilityWindow(QDialog):
         self.branch_button.setEnabled(False)
         self.branch_button.clicked.connect(self._on_branch)
         legend = QLabel(
-            "Grey: the model's probability · blue: after temperature, top-k, top-p and min-p · "
-            "red line: the sampler's cut. Tokens are tinted the less likely they were."
+            "Grey: the model's probability · blue: after the repetition penalties, temperature, "
+            "top-k, top-p and min-p (a word said recently loses some) · red line: the sampler's "
+            "cut, where it falls among the words drawn. Tokens are tinted the less likely they "
+            "were."
         )
         legend.setObjectName("progressLabel")
         legend.setWordWrap(True)
@@ -235,7 +237,10 @@ class ProbabilityWindow(QDialog):
             return
         step = self._steps[index]
         self.chart.show_step(step)
-        kept = f"the sampler kept {step.kept_count:,} words"
+        shown = len(step.top)
+        kept = f"the sampler kept {step.kept_count:,} words" + (
+            f" (the {shown} likeliest are drawn)" if step.kept_count > shown else ""
+        )
         self.detail.setText(
             f"Token {index + 1}: “{_shown(step.text)}”, probability {step.probability:.1%} "
             f"(log {step.logprob:.2f}), rank {step.rank} · {kept}, "
@@ -262,3 +267,6 @@ class ProbabilityWindow(QDialog):
         if not before:
             prefix = prefix.lstrip()
         self.branch_requested.emit(self._message.id, prefix)
+        # The new version is another answer with probabilities of its own: open it from its
+        # link once written, rather than reading this one's as if they were its.
+        self.hide()

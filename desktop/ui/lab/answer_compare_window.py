@@ -46,6 +46,8 @@ from desktop.ui.widgets.model_picker import ModelPicker, ModelsWatcher
 GEOMETRY = "compare_answers/geometry"
 LANE = "compare-answers"
 NAMES = "ABCD"
+WAITING = "Waiting for its turn…"
+WRITING = "Writing…"
 
 
 def _stream(context: TaskContext, index: int, text: str) -> None:
@@ -103,7 +105,7 @@ class SidePanel(QGroupBox):
 
     def clear(self) -> None:
         self.answer.setPlainText("")
-        self.facts.setText("Waiting for its turn…")
+        self.facts.setText(WAITING)
 
     def show_answer(self, answer: ComparedAnswer) -> None:
         self.answer.setPlainText(answer.text)
@@ -272,11 +274,11 @@ class CompareAnswersWindow(QWidget):
         kind, index, value = update
         panel = self.sides[index]
         if kind == "start":
-            panel.facts.setText(f"Loading {value}…" if value else "Writing…")
+            panel.facts.setText(f"Loading {value}…" if value else WRITING)
             self.status.setText(f"Answering from side {NAMES[index]}…")
         elif kind == "text" and isinstance(value, str):
-            if panel.facts.text() != "Writing…":
-                panel.facts.setText("Writing…")
+            if panel.facts.text() != WRITING:
+                panel.facts.setText(WRITING)
             panel.answer.moveCursor(panel.answer.textCursor().MoveOperation.End)
             panel.answer.insertPlainText(value)
         elif kind == "error":
@@ -287,6 +289,9 @@ class CompareAnswersWindow(QWidget):
     @Slot(object)
     def _on_done(self, finished: bool) -> None:
         self._task = None
+        for panel in self.sides:
+            if panel.facts.text() in (WAITING, WRITING):
+                panel.facts.setText("Not answered: the comparison was stopped first.")
         self.status.setText(
             "Compared. Change a side and press Compare again."
             if finished

@@ -277,8 +277,27 @@ class LabWindow(QWidget):
     @Slot(str)
     def _on_form_changed(self, problem: str) -> None:
         self._update_buttons()
-        if not self.running and self.status.text() in (READY, CHOOSE):
+        if self.running:
+            return
+        shown = self._runner
+        if shown is not None and shown.spec.data != self.form.data:
+            # The table was another file's: it goes, and this file's last run (if any) shows.
+            self._runner = None
+            self._clear_results()
+            self.status.setText(CHOOSE)
+            self._show_last_run()
+        if self.status.text() in (READY, CHOOSE):
             self.status.setText(CHOOSE if problem else READY)
+
+    def _clear_results(self) -> None:
+        self.model.reset([])
+        self.settings_line.setText("")
+        self.bars.set_counts({})
+        self.confusion.hide()
+        self.sentence.setText("")
+        self.scores.setText("")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
 
     # -- the last run, after a restart ----------------------------------------------------------
 
@@ -347,12 +366,7 @@ class LabWindow(QWidget):
         control = RunControl()
         self._control = control
         self._on_chat_model = choice is None or is_chat_model(choice, self._engine)
-        self.model.reset([])
-        self.settings_line.setText("")
-        self.bars.set_counts({})
-        self.confusion.hide()
-        self.sentence.setText("")
-        self.scores.setText("")
+        self._clear_results()
         self.status.setText("Reading the file and the prompt…")
         self.progress.setRange(0, 0)
         self._task = self._tasks.run(
@@ -432,6 +446,9 @@ class LabWindow(QWidget):
     def _fit_columns(self, columns: list[str], free: bool) -> None:
         """The longest input wide, the figures narrow; the answer only where it is free."""
         header = self.table.horizontalHeader()
+        # An earlier run over other columns may have hidden another index.
+        for column in range(self.model.columnCount()):
+            self.table.setColumnHidden(column, False)
         header.resizeSection(0, 48)
         for index, _name in enumerate(columns, start=1):
             header.resizeSection(index, 280 if index == 1 else 100)

@@ -15,7 +15,12 @@ from typing import Any
 
 from desktop.core.lab.variant_models import ModelChoice, engine_for
 from desktop.core.llm.engine import ChatEngine, ChatRequest, GenerationSink
-from desktop.core.llm.probabilities import SequenceScore, TokenProbabilities, score_sequence
+from desktop.core.llm.probabilities import (
+    ChainSettings,
+    SequenceScore,
+    TokenProbabilities,
+    score_sequence,
+)
 from desktop.core.settings.schema import GenerationSettings
 
 MAX_SIDES = 4
@@ -67,12 +72,8 @@ class ComparedAnswer:
 def describe_generation(params: GenerationSettings) -> str:
     """The sampling settings that decide the words, in one line."""
     seed = "a random seed" if params.seed < 0 else f"seed {params.seed}"
-    if params.temperature == 0:
-        return f"temperature 0 (always the likeliest token) · {seed}"
-    return (
-        f"temperature {params.temperature:g} · top-k {params.top_k} · top-p {params.top_p:g} · "
-        f"min-p {params.min_p:g} · {seed}"
-    )
+    chain = ChainSettings(params.temperature, params.top_k, params.top_p, params.min_p)
+    return f"{chain.describe()} · {seed}"
 
 
 class _Streamed(GenerationSink):

@@ -32,15 +32,8 @@ def describe_settings(spec: BatchSpec, model: str) -> str:
     if spec.mode == "likelihood":
         # Scoring reads probabilities; no token is drawn, so no sampling setting applies.
         parts.append("labels scored by likelihood (no sampling)")
-    elif spec.temperature == 0:
-        parts.append("temperature 0 (always the likeliest token)")
     else:
-        parts.append(
-            f"temperature {spec.temperature:g} · top-k {spec.top_k} · top-p {spec.top_p:g} · "
-            f"min-p {spec.min_p:g}"
-        )
-    if spec.mode != "likelihood":
-        parts.append(f"up to {spec.max_tokens} tokens")
+        parts += [spec.chain.describe(), f"up to {spec.max_tokens} tokens"]
     parts.append(f"seed {spec.seed}")
     return " · ".join(parts)
 

@@ -137,6 +137,15 @@ class ChainSettings:
     top_p: float
     min_p: float
 
+    def describe(self) -> str:
+        """In one line, as under a compared answer and above the lab's results."""
+        if self.temperature == 0:
+            return "temperature 0 (always the likeliest token)"
+        return (
+            f"temperature {self.temperature:g} · top-k {self.top_k} · top-p {self.top_p:g} · "
+            f"min-p {self.min_p:g}"
+        )
+
 
 @dataclass(frozen=True)
 class KeptWords:
